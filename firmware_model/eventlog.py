@@ -1,0 +1,90 @@
+"""The controller's event log: a fixed-capacity ring buffer of integer records.
+
+Real pump firmware keeps a small log in RAM or flash that the clinician
+programmer reads back at interrogation; when it is full the oldest entries are
+overwritten. Each record here is four integers (time, code, two arguments), so
+a C port is a static array of structs and two indices.
+
+Readers that must not miss anything (the simulator's engine, a bench host)
+poll :meth:`EventLog.since` with the sequence number they last saw; if the
+writer lapped them, :meth:`since` reports how many records were lost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+
+class EventCode(IntEnum):
+    """What a log record means. The meaning of ``a`` and ``b`` is given per code."""
+
+    BOOT = 1  # a = firmware version, b = 0
+    ALARM_RAISED = 2  # a = AlarmId, b = reservoir estimate (nL)
+    ALARM_CLEARED = 3  # a = AlarmId, b = reservoir estimate (nL)
+    TONE = 4  # a = AlarmId that owns the tone, b = Priority
+    REFILL = 5  # a = new reservoir estimate (nL), b = new concentration (ng/mL)
+    REPROGRAM = 6  # a = mode (PrescriptionMode), b = daily dose (ng/day)
+    BOLUS_START = 7  # a = BolusKind, b = volume (nL)
+    BOLUS_END = 8  # a = BolusKind, b = volume delivered (nL)
+    LOW_ALARM_PREDICTION = 9  # a = predicted low-reservoir alarm time (s), -1 if never
+    COMMAND_REJECTED = 10  # a = RejectReason, b = command kind
+    ALARM_THRESHOLD_SET = 11  # a = threshold (nL), b = 0
+    DELIVERY_STOPPED = 12  # a = AlarmId that stopped delivery, b = 0
+
+
+@dataclass(frozen=True, slots=True)
+class LogRecord:
+    """One log entry; *seq* numbers records from 0 since boot."""
+
+    seq: int
+    t_ms: int
+    code: EventCode
+    a: int
+    b: int
+
+
+class EventLog:
+    """Ring buffer of :class:`LogRecord` with a fixed *capacity* (>= 1)."""
+
+    def __init__(self, capacity: int = 256) -> None:
+        if capacity < 1:
+            raise ValueError(f"capacity must be >= 1 record, got {capacity}")
+        self._capacity = capacity
+        self._slots: list[LogRecord | None] = [None] * capacity
+        self._next_seq = 0
+
+    @property
+    def capacity(self) -> int:
+        """Number of records kept before the oldest is overwritten."""
+        return self._capacity
+
+    @property
+    def next_seq(self) -> int:
+        """Sequence number the next record will get (= records written so far)."""
+        return self._next_seq
+
+    def append(self, t_ms: int, code: EventCode, a: int = 0, b: int = 0) -> None:
+        """Write a record, overwriting the oldest one when full."""
+        self._slots[self._next_seq % self._capacity] = LogRecord(self._next_seq, t_ms, code, a, b)
+        self._next_seq += 1
+
+    def since(self, seq: int) -> tuple[list[LogRecord], int]:
+        """Records with sequence number >= *seq*, oldest first, and how many were lost.
+
+        Records older than the buffer's reach are gone; their count is returned
+        as the second item so a reader can report the gap instead of hiding it.
+        """
+        oldest = max(0, self._next_seq - self._capacity)
+        lost = max(0, oldest - seq)
+        start = max(seq, oldest)
+        out: list[LogRecord] = []
+        for s in range(start, self._next_seq):
+            rec = self._slots[s % self._capacity]
+            assert rec is not None  # slots below next_seq are always written
+            out.append(rec)
+        return out, lost
+
+    def records(self) -> list[LogRecord]:
+        """All records still held, oldest first."""
+        return self.since(0)[0]

@@ -1,0 +1,26 @@
+"""pumpsim: simulate implantable intrathecal drug pumps and their firmware.
+
+The firmware model (:mod:`firmware_model`) runs against a plant model
+(mechanism, reservoir, catheter, battery) in a SimPy engine. Typical use::
+
+    import pumpsim
+    sc = pumpsim.load_scenario("default")        # a built-in, a path or TOML text
+    res = pumpsim.simulate(sc, seed=1)
+    res.summary["delivered_mg"], res.events[:3]
+
+Layering: ``scenario`` and ``plant`` depend only on ``firmware_model``;
+``engine`` ties them together; ``cli`` is the command line.
+"""
+
+from __future__ import annotations
+
+from .engine import Simulation as Simulation, simulate as simulate
+from .results import (
+    TRACE_COLUMNS as TRACE_COLUMNS,
+    DirectorySink as DirectorySink,
+    MemorySink as MemorySink,
+    SimulationResult as SimulationResult,
+)
+from .scenario import Scenario as Scenario, ScenarioError as ScenarioError, load_scenario as load_scenario
+
+__version__ = "0.1.0"

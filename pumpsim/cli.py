@@ -1,0 +1,191 @@
+"""The ``pumpsim`` command line.
+
+Commands: ``run`` (simulate a scenario and write its outputs), ``scenarios``
+(list or show built-ins), ``validate`` (check a scenario file). User errors
+print one line naming the problem and exit with status 2; an interrupted run
+exits with 130 after writing what it had.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Sequence
+
+from .scenario import ScenarioError, builtin_names, builtin_text, load_scenario
+from .scenario.builtin import DEFAULT, builtin_summary
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class UserError(Exception):
+    """A problem with what the user asked for; printed without a traceback."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="pumpsim",
+        description="Simulate an implantable intrathecal drug pump and its firmware.",
+    )
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    r = sub.add_parser("run", help="simulate a scenario and write summary.json, events.jsonl, trace.csv")
+    r.add_argument("scenario", nargs="?", default=DEFAULT,
+                   help=f"a scenario file (.toml) or a built-in name (default: {DEFAULT})")
+    r.add_argument("--days", type=float, metavar="N", help="simulate N days instead of the scenario's duration")
+    r.add_argument("--seed", type=int, metavar="S", help="random seed (default: the scenario's)")
+    r.add_argument("--out", type=Path, metavar="DIR", help="output directory (default: a new folder under runs/)")
+    r.add_argument("--exact", action="store_true", help="one SimPy event per stroke (slow; for cross-checks)")
+    r.add_argument("--quiet", action="store_true", help="print only the output directory")
+    s = sub.add_parser("scenarios", help="list built-in scenarios, or show one as TOML")
+    s.add_argument("action", nargs="?", choices=["list", "show"], default="list")
+    s.add_argument("name", nargs="?", help="the scenario to show")
+    v = sub.add_parser("validate", help="check a scenario file and describe it")
+    v.add_argument("file", help="a scenario file (.toml) or a built-in name")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the process exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "run":
+            return _run(args)
+        if args.command == "scenarios":
+            return _scenarios(args)
+        if args.command == "validate":
+            return _validate(args)
+        parser.print_help()
+        return EXIT_USAGE
+    except (UserError, ScenarioError) as e:
+        print(f"pumpsim: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except FileNotFoundError as e:
+        print(f"pumpsim: error: no such file: {e.filename}", file=sys.stderr)
+        return EXIT_USAGE
+    except FileExistsError as e:
+        print(f"pumpsim: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _load(name: str) -> Any:
+    try:
+        return load_scenario(name)
+    except IsADirectoryError:
+        raise UserError(f"{name} is a directory, expected a scenario file (.toml)") from None
+    except UnicodeDecodeError:
+        raise UserError(f"{name} is not a text (UTF-8) TOML file") from None
+    except PermissionError:
+        raise UserError(f"{name}: permission denied") from None
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .engine import Simulation
+    from .results import DirectorySink
+
+    sc = _load(args.scenario)
+    duration = None
+    if args.days is not None:
+        if not 0 < args.days <= 30 * 365:
+            raise UserError(f"--days {args.days:g}: expected a number of days above 0 and at most 10950 (30 years)")
+        duration = round(args.days * 86_400_000)
+    if args.seed is not None and args.seed < 0:
+        raise UserError(f"--seed {args.seed}: expected an integer >= 0")
+    out = args.out
+    if out is None:
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        out = Path("runs") / f"{sc.name}-{stamp}"
+        n = 1
+        while out.exists():
+            n += 1
+            out = Path("runs") / f"{sc.name}-{stamp}-{n}"
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out}: exists and is not a directory")
+    sink = DirectorySink(out)
+    (out / "scenario.toml").write_text(sc.source or "", encoding="utf-8")
+    sim = Simulation(sc, seed=args.seed, exact=args.exact, sink=sink, duration_ms=duration)
+    t0 = time.perf_counter()
+    try:
+        res = sim.run()
+    except KeyboardInterrupt:
+        print(f"\npumpsim: interrupted at day {sim.summary()['simulated_s'] / 86400:.2f}; "
+              f"partial outputs in {out}/ (summary.json has \"complete\": false)", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    wall = time.perf_counter() - t0
+    if args.quiet:
+        print(out)
+    else:
+        print(format_summary(res.summary, res.events, wall))
+        print(f"\noutputs: {out}/ (summary.json, events.jsonl, trace.csv, scenario.toml)")
+    return 0
+
+
+def _days(t_s: float | None) -> str:
+    return "never" if t_s is None else f"day {t_s / 86400:.3f}"
+
+
+def format_summary(s: dict[str, Any], events: list[dict[str, Any]], wall_s: float) -> str:
+    """A readable multi-line summary of a run."""
+    lines = [
+        f"scenario  {s['scenario']}   seed {s['seed']}   {s['simulated_s'] / 86400:g} days"
+        f"{'   (exact mode)' if s['exact'] else ''}   {wall_s * 1000:.0f} ms",
+        "",
+        f"strokes                  {s['strokes']:>14,}",
+        f"pumped                   {s['pumped_ml']:>14.3f} mL",
+        f"delivered at the tip     {s['delivered_ml']:>14.3f} mL   {s['delivered_mg']:.4f} mg",
+        f"prescribed               {'':>14}      {s['prescribed_mg']:.4f} mg",
+        f"reservoir, actual        {s['reservoir_actual_ml']:>14.3f} mL",
+        f"reservoir, firmware est. {s['reservoir_estimated_ml']:>14.3f} mL",
+        f"visits / tones           {s['visits']:>14} / {s['tones']}",
+        f"reservoir ran dry        {_days(s['dry_t_s'])}"
+        + (f" ({s['dry_count']}x, {s['dry_total_s'] / 3600:.1f} h without drug in all)" if s['dry_count'] else ""),
+    ]
+    if s["alarms"]:
+        lines.append("")
+        lines.append("alarms (raised -> cleared)")
+        shown = s["alarms"][:12]
+        for a in shown:
+            lines.append(f"  {a['alarm']:<16} {_days(a['t_s']):>12} -> {_days(a['cleared_t_s'])}")
+        if len(s["alarms"]) > len(shown):
+            lines.append(f"  ... {len(s['alarms']) - len(shown)} more in summary.json")
+    else:
+        lines.append("alarms                   none")
+    b = s["balance"]
+    lines.append("")
+    lines.append(f"balance   in {b['in_ml']:.4f} mL / out {b['out_ml']:.4f} mL;  in {b['in_mg']:.4f} mg / "
+                 f"out {b['out_mg']:.4f} mg")
+    if not s["complete"]:
+        lines.append("NOTE: the run did not complete")
+    return "\n".join(lines)
+
+
+def _scenarios(args: argparse.Namespace) -> int:
+    if args.action == "list":
+        if args.name:
+            raise UserError(f"unexpected argument {args.name!r}; did you mean 'pumpsim scenarios show {args.name}'?")
+        for n in builtin_names():
+            print(f"{n:<22} {builtin_summary(n)}")
+        return 0
+    if not args.name:
+        raise UserError("scenarios show: name a scenario (one of: " + ", ".join(builtin_names()) + ")")
+    if args.name not in builtin_names():
+        raise UserError(f"no built-in scenario {args.name!r}; built-ins: " + ", ".join(builtin_names()))
+    sys.stdout.write(builtin_text(args.name))
+    return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    sc = _load(args.file)
+    print(f"{args.file}: OK  scenario {sc.name!r}, {sc.duration_ms / 86_400_000:g} days, "
+          f"{sc.drug.name} {sc.drug.conc_ng_per_ml / 1000:g} mcg/mL, {sc.prescription.mode.name.lower()}, "
+          f"{len(sc.visits)} visits")
+    return 0
+
+
+def entry() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

@@ -1,0 +1,589 @@
+"""The SimPy engine: runs the firmware model against the plant.
+
+One SimPy process drives everything in integer milliseconds. At each step it
+picks the earliest of: the controller's requested wake-up, the next clinic
+visit, the stroke that empties the real reservoir, and the end of the run;
+waits for it; then handles, in this fixed order, strokes up to that instant,
+the plant event (reservoir dry), visits due, and the controller wake-up. A
+fixed order at equal times is what makes a run reproducible and makes bulk and
+exact modes agree.
+
+**Bulk mode** (default): strokes between two steps are not events. The motor
+was programmed for N strokes; the plant reads their total volume off the
+stroke stream's running sums, and finds the stroke that empties the reservoir
+with one vectorised search. **Exact mode**: every stroke is a SimPy event and
+the reservoir is checked after each one. Both read the same stroke stream
+through the same arithmetic, so their summaries, events and traces are
+identical for the same seed (tests/scenario/test_exact_vs_bulk.py).
+
+Trace rows are taken at every ``trace_interval`` and after every event, and
+buffered as (time, stroke count, state ids); their physical values are
+computed in vectorised batches, so a row costs a few list appends.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import simpy
+
+from firmware_model import (
+    MS_PER_DAY,
+    NL_PER_ML,
+    AlarmId,
+    BolusKind,
+    EventCode,
+    LogRecord,
+    MotorProgram,
+    PrescriptionMode,
+    PrimingBolus,
+    PumpController,
+    Refill,
+    Reprogram,
+    SetLowReservoirThreshold,
+    TonePattern,
+)
+from firmware_model.alarms import tone_for
+from firmware_model.commands import CommandKind
+from firmware_model.prescription import RejectReason
+
+from .plant import Battery, Catheter, Reservoir, StrokeStream
+from .plant.reservoir import RefillOutcome
+from .results import TRACE_COLUMNS, MemorySink, SimulationResult, Sink
+from .scenario.model import Scenario, Visit
+
+#: Trace rows buffered before a vectorised evaluation and a write.
+FLUSH_ROWS = 4096
+_NG_PER_MG = 1e6
+
+
+def _ml(nl: float) -> float:
+    return nl / NL_PER_ML
+
+
+def _t_s(t_ms: int) -> float:
+    return t_ms / 1000
+
+
+# ---------------------------------------------------------------- the HAL
+
+
+class _Clock:
+    __slots__ = ("now_ms",)
+
+    def __init__(self) -> None:
+        self.now_ms = 0
+
+
+class EngineMotor:
+    """The motor and its stroke timer, as the plant sees them."""
+
+    def __init__(self, clock: _Clock) -> None:
+        self._clock = clock
+        self.program: MotorProgram | None = None
+        #: Stroke count when the current program started.
+        self.base = 0
+        self.stall = False
+
+    def run(self, program: MotorProgram) -> None:
+        self.base = self.stroke_count()
+        self.program = program
+
+    def stop(self) -> None:
+        self.base = self.stroke_count()
+        self.program = None
+
+    def stroke_count(self) -> int:
+        p = self.program
+        return self.base if p is None else self.base + p.strokes_by(self._clock.now_ms)
+
+    def count_at(self, t_ms: int) -> int:
+        """Stroke count at a later *t_ms* under the current program."""
+        p = self.program
+        return self.base if p is None else self.base + p.strokes_by(t_ms)
+
+    def stalled(self) -> bool:
+        return self.stall
+
+
+class EngineSounder:
+    """Counts tones; the engine reports them from the firmware's log."""
+
+    def __init__(self) -> None:
+        self.played = 0
+
+    def play(self, pattern: TonePattern) -> None:
+        self.played += 1
+
+
+class EngineRtc:
+    def __init__(self, clock: _Clock) -> None:
+        self._clock = clock
+        self.wakeup_ms = 0
+
+    def now_ms(self) -> int:
+        return self._clock.now_ms
+
+    def set_wakeup(self, t_ms: int) -> None:
+        self.wakeup_ms = t_ms
+
+
+class EngineBattery:
+    def __init__(self, clock: _Clock, battery: Battery) -> None:
+        self._clock = clock
+        self._battery = battery
+
+    def battery_mv(self) -> int:
+        return self._battery.mv_at(self._clock.now_ms)
+
+
+class EngineInbox:
+    def __init__(self) -> None:
+        self.queue: list[object] = []
+
+    def send(self, cmd: object) -> None:
+        self.queue.append(cmd)
+
+    def receive(self) -> object | None:
+        return self.queue.pop(0) if self.queue else None
+
+
+@dataclass
+class EngineHal:
+    """The firmware's HAL implemented against the plant."""
+
+    motor: EngineMotor
+    sounder: EngineSounder
+    rtc: EngineRtc
+    battery: EngineBattery
+    inbox: EngineInbox
+
+
+# ------------------------------------------------------------- the engine
+
+_ALARM_NAMES = {AlarmId.LOW_RESERVOIR: "low_reservoir", AlarmId.EMPTY_RESERVOIR: "empty_reservoir"}
+_BOLUS_NAMES = {BolusKind.PERIODIC: "periodic", BolusKind.SINGLE: "single", BolusKind.PRIMING: "priming",
+                BolusKind.BRIDGE: "bridge"}
+
+
+class Simulation:
+    """One run of a :class:`Scenario`. Use :func:`simulate` unless you need the parts.
+
+    *seed* overrides the scenario's seed; *exact* selects one SimPy event per
+    stroke; *sink* receives the outputs (default: in memory).
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        *,
+        seed: int | None = None,
+        exact: bool = False,
+        sink: Sink | None = None,
+        duration_ms: int | None = None,
+    ) -> None:
+        self.scenario = scenario
+        self.seed = scenario.seed if seed is None else seed
+        self.exact = exact
+        self.sink: Sink = sink if sink is not None else MemorySink()
+        self.duration_ms = scenario.duration_ms if duration_ms is None else duration_ms
+        if self.duration_ms <= 0:
+            raise ValueError(f"duration_ms = {self.duration_ms}: expected > 0 ms")
+        p, cath, drug = scenario.pump, scenario.catheter, scenario.drug
+        rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(self.seed).spawn(1)[0]))
+        self.stream = StrokeStream(p.stroke_volume_pl / 1000, p.calibration_error, p.stroke_cv, rng)
+        conc_nl = drug.conc_ng_per_ml / NL_PER_ML
+        self.reservoir = Reservoir(self.stream, float(p.reservoir_nl), float(p.fill_nl), conc_nl)
+        dead_nl = float(p.internal_volume_nl + cath.volume_nl)
+        self.catheter = Catheter(dead_nl, conc_nl if cath.primed else 0.0)
+        self.catheter.enter(0.0, conc_nl)
+        self._clock = _Clock()
+        self.hal = EngineHal(
+            EngineMotor(self._clock), EngineSounder(), EngineRtc(self._clock),
+            EngineBattery(self._clock, Battery()), EngineInbox(),
+        )
+        self.firmware = PumpController(
+            self.hal, scenario.firmware_config(), scenario.prescription, drug.conc_ng_per_ml, p.fill_nl
+        )
+        self.env = simpy.Environment(initial_time=0)
+        self._stroke_pl = p.stroke_volume_pl
+        # Bookkeeping for outputs.
+        self._seq = 0
+        self._lost = 0
+        self._n_events = 0
+        self._alarm_episodes: list[dict[str, Any]] = []
+        self._open_alarm: dict[AlarmId, dict[str, Any]] = {}
+        self._dry = False
+        self._dry_first: int | None = None
+        self._dry_since: int | None = None
+        self._dry_total_ms = 0
+        self._dry_count = 0
+        self._tones = 0
+        self._refill_outcome: RefillOutcome | None = None
+        self._visit_count = 0
+        self._prescribed_ng_ms_per_day = 0
+        # The catheter starts full: of drug if primed, else of drug-free fluid.
+        self._filled_nl = float(p.fill_nl) + dead_nl
+        self._filled_ng = float(p.fill_nl) * conc_nl + (dead_nl * conc_nl if cath.primed else 0.0)
+        self._aspirated_nl = self._aspirated_ng = 0.0
+        self._overflow_nl = self._overflow_ng = 0.0
+        self._current_conc = drug.conc_ng_per_ml
+        # Trace buffer: parallel lists, evaluated in batches.
+        self._rows: tuple[list[int], ...] = ([], [], [], [], [], [], [])
+        self._row_state: tuple[int, int, int, int, int] = (0, 0, 0, 0, 0)
+        self._next_grid = scenario.trace_interval_ms
+        self._now = 0
+        self.complete = False
+        self.wall_s = 0.0
+
+    # ---------------------------------------------------------- running
+
+    def run(self) -> SimulationResult:
+        """Run to the end (or until interrupted) and return the result.
+
+        On KeyboardInterrupt the outputs written so far are flushed and the
+        summary is written with ``"complete": false`` before re-raising.
+        """
+        t0 = time.perf_counter()
+        self.env.process(self._main())
+        try:
+            self.env.run()
+            self.complete = True
+        finally:
+            self.wall_s = time.perf_counter() - t0
+            self._flush()
+            summary = self.summary()
+            self.sink.close(summary)
+        events = self.sink.events if isinstance(self.sink, MemorySink) else getattr(self.sink, "events", [])
+        trace = self.sink.trace() if isinstance(self.sink, MemorySink) else None
+        return SimulationResult(summary=summary, events=events, trace=trace,
+                                out_dir=getattr(self.sink, "out_dir", None))
+
+    def _main(self):  # type: ignore[no-untyped-def]
+        env, fw, motor = self.env, self.firmware, self.hal.motor
+        t_end = self.duration_ms
+        visits = self.scenario.visits
+        nv = len(visits)
+        vi = 0
+        t_fw = fw.boot(0)
+        if self.scenario.priming_bolus:
+            self.hal.inbox.send(PrimingBolus())
+            t_fw = fw.on_wake(0)
+        self._after_wake(0)
+        exact = self.exact
+        while True:
+            now = self._now
+            target = min(t_fw, visits[vi].at_ms if vi < nv else t_end, t_end)
+            prog = motor.program
+            if prog is not None:
+                if exact:
+                    j = motor.stroke_count() - motor.base + 1
+                    if j <= prog.strokes:
+                        target = min(target, prog.stroke_time_ms(j))
+                elif not self._dry:
+                    k_now = motor.stroke_count()
+                    k_t = motor.count_at(target)
+                    if k_t > k_now:
+                        kd = self.reservoir.dry_stroke(k_now, k_t)
+                        if kd is not None:
+                            target = prog.stroke_time_ms(kd - motor.base)
+            if target >= self._next_grid:
+                self._grid(target)
+            self._prescribed_ng_ms_per_day += self._row_state[3] * (target - now)
+            if target > now:
+                yield env.timeout(target - now)
+            self._now = self._clock.now_ms = now = target
+            n_before = self._n_events
+            if not self._dry and self.reservoir.is_dry_at(motor.stroke_count()):
+                self._on_dry(now)
+            while vi < nv and visits[vi].at_ms <= now:
+                self._visit(visits[vi], now)
+                vi += 1
+                t_fw = now  # a telemetry session wakes the controller
+            if now >= t_end:
+                if t_fw <= now:
+                    t_fw = fw.on_wake(now)
+                    self._after_wake(now)
+                elif self._n_events > n_before:
+                    self._event_row(now)
+                return
+            if t_fw <= now:
+                t_fw = fw.on_wake(now)
+                self._after_wake(now)
+            elif self._n_events > n_before:
+                self._event_row(now)
+
+    def _after_wake(self, now: int) -> None:
+        n_before = self._n_events
+        self._drain(now)
+        fw = self.firmware
+        est_base, count_base = fw.estimate_basis()
+        bits = 0
+        for a in fw.active_alarms:
+            bits |= 1 << (int(a) - 1)
+        self._row_state = (len(self.reservoir.epochs) - 1, est_base, count_base, fw.dose_rate_ng_per_day(), bits)
+        if self._n_events > n_before:
+            self._event_row(now)
+
+    # ------------------------------------------------------------ plant
+
+    def _on_dry(self, now: int) -> None:
+        self._dry = True
+        self._dry_count += 1
+        self._dry_since = now
+        if self._dry_first is None:
+            self._dry_first = now
+        self._emit({"t_ms": now, "kind": "dry", "strokes": self.hal.motor.stroke_count()})
+
+    def _visit(self, v: Visit, now: int) -> None:
+        self._visit_count += 1
+        ev: dict[str, Any] = {"t_ms": now, "kind": "visit", "origin": v.origin}
+        inbox = self.hal.inbox
+        if v.refill_nl is not None:
+            k = self.hal.motor.stroke_count()
+            conc = v.conc_ng_per_ml if v.conc_ng_per_ml is not None else self._current_conc
+            self._current_conc = conc
+            est_nl = self.firmware.reservoir_estimate_nl(k)
+            out = self.reservoir.refill(k, float(v.refill_nl), conc / NL_PER_ML, v.aspirate,
+                                        float(self.scenario.pump.unaspirated_nl))
+            self.catheter.enter(self.reservoir.epoch.x0, out.conc_ng_per_nl)
+            self._refill_outcome = out
+            self._filled_nl += out.added_nl
+            self._filled_ng += out.added_nl * conc / NL_PER_ML
+            self._aspirated_nl += out.aspirated_nl
+            self._aspirated_ng += out.aspirated_ng
+            self._overflow_nl += out.overflow_nl
+            self._overflow_ng += out.overflow_ng
+            if self._dry and out.volume_nl > 0:
+                self._dry = False
+                assert self._dry_since is not None
+                self._dry_total_ms += now - self._dry_since
+                self._dry_since = None
+            # What the clinician enters: the volume injected after a full
+            # aspiration, else the controller's estimate plus the injection.
+            entered = v.refill_nl if v.aspirate else est_nl + v.refill_nl
+            entered = min(entered, self.scenario.pump.reservoir_nl)
+            inbox.send(Refill(entered, conc, bridge=v.bridge_bolus, rx=v.prescription))
+            ev.update(refill_ml=_ml(v.refill_nl), aspirate=v.aspirate,
+                      concentration_mg_per_ml=conc / 1e6, residual_actual_ml=_ml(out.residual_nl),
+                      aspirated_ml=_ml(out.aspirated_nl), overflow_ml=_ml(out.overflow_nl),
+                      entered_ml=_ml(entered))
+        elif v.prescription is not None:
+            inbox.send(Reprogram(v.prescription))
+        if v.low_reservoir_alarm_nl is not None:
+            inbox.send(SetLowReservoirThreshold(v.low_reservoir_alarm_nl))
+        if v.priming_bolus:
+            inbox.send(PrimingBolus())
+        self._emit(ev)
+
+    # ----------------------------------------------------------- events
+
+    def _emit(self, ev: dict[str, Any]) -> None:
+        t_ms = ev.pop("t_ms")
+        out = {"t_s": _t_s(t_ms), "t_ms": t_ms, **ev}
+        self._n_events += 1
+        self.sink.event(out)
+
+    def _drain(self, now: int) -> None:
+        records, lost = self.firmware.log.since(self._seq)
+        self._lost += lost
+        self._seq = self.firmware.log.next_seq
+        for rec in records:
+            ev = self._from_log(rec)
+            if ev is not None:
+                self._emit(ev)
+
+    def _from_log(self, rec: LogRecord) -> dict[str, Any] | None:
+        c, t = rec.code, rec.t_ms
+        if c is EventCode.ALARM_RAISED or c is EventCode.ALARM_CLEARED:
+            alarm = AlarmId(rec.a)
+            raised = c is EventCode.ALARM_RAISED
+            if raised:
+                ep: dict[str, Any] = {"alarm": _ALARM_NAMES[alarm], "t_s": _t_s(t), "cleared_t_s": None}
+                self._alarm_episodes.append(ep)
+                self._open_alarm[alarm] = ep
+            elif alarm in self._open_alarm:
+                self._open_alarm.pop(alarm)["cleared_t_s"] = _t_s(t)
+            return {"t_ms": t, "kind": "alarm", "alarm": _ALARM_NAMES[alarm],
+                    "state": "raised" if raised else "cleared", "reservoir_estimated_ml": _ml(rec.b)}
+        if c is EventCode.TONE:
+            self._tones += 1
+            alarm = AlarmId(rec.a)
+            return {"t_ms": t, "kind": "tone", "pattern": tone_for(alarm).name, "alarm": _ALARM_NAMES[alarm],
+                    "duration_ms": tone_for(alarm).duration_ms}
+        if c is EventCode.REFILL:
+            ev: dict[str, Any] = {"t_ms": t, "kind": "refill", "entered_ml": _ml(rec.a),
+                                  "concentration_mg_per_ml": rec.b / 1e6}
+            out = self._refill_outcome
+            if out is not None:
+                ev.update(reservoir_actual_ml=_ml(out.volume_nl), mixed_concentration_mg_per_ml=out.conc_ng_per_nl)
+            return ev
+        if c is EventCode.REPROGRAM:
+            return {"t_ms": t, "kind": "reprogram", "mode": PrescriptionMode(rec.a).name.lower(),
+                    "daily_dose_mg": rec.b / _NG_PER_MG}
+        if c is EventCode.BOLUS_START or c is EventCode.BOLUS_END:
+            ev = {"t_ms": t, "kind": "bolus", "bolus": _BOLUS_NAMES[BolusKind(rec.a)],
+                  "state": "start" if c is EventCode.BOLUS_START else "end"}
+            if rec.b:
+                ev["volume_ml"] = _ml(rec.b)
+            return ev
+        if c is EventCode.LOW_ALARM_PREDICTION:
+            self._predicted = None if rec.a < 0 else float(rec.a)
+            return {"t_ms": t, "kind": "prediction", "predicted_low_reservoir_t_s": self._predicted}
+        if c is EventCode.COMMAND_REJECTED:
+            return {"t_ms": t, "kind": "rejected", "reason": RejectReason(rec.a).name.lower(),
+                    "command": CommandKind(rec.b).name.lower() if rec.b in iter(CommandKind) else rec.b}
+        if c is EventCode.DELIVERY_STOPPED:
+            return {"t_ms": t, "kind": "delivery_stopped", "alarm": _ALARM_NAMES[AlarmId(rec.a)]}
+        if c is EventCode.ALARM_THRESHOLD_SET:
+            return {"t_ms": t, "kind": "threshold", "low_reservoir_ml": _ml(rec.a)}
+        if c is EventCode.BOOT:
+            return {"t_ms": t, "kind": "boot", "firmware_version": rec.a}
+        return {"t_ms": t, "kind": "log", "code": int(c), "a": rec.a, "b": rec.b}
+
+    # ------------------------------------------------------------ trace
+
+    def _grid(self, target: int) -> None:
+        """Buffer grid rows at every trace interval up to and including *target*."""
+        motor = self.hal.motor
+        step = self.scenario.trace_interval_ms
+        g = self._next_grid
+        t_col, k_col = self._rows[0], self._rows[1]
+        prog = motor.program
+        while g <= target:
+            t_col.append(g)
+            k_col.append(motor.base if prog is None else motor.base + prog.strokes_by(g))
+            g += step
+        n = len(t_col) - len(self._rows[2])
+        for col, val in zip(self._rows[2:], self._row_state):
+            col.extend([val] * n)
+        self._next_grid = g
+        if len(t_col) >= FLUSH_ROWS:
+            self._flush()
+
+    def _event_row(self, now: int) -> None:
+        rows = self._rows
+        if rows[0] and rows[0][-1] == now and rows[1][-1] == self.hal.motor.stroke_count():
+            # Replace a grid row at the same instant: the state after the event wins.
+            for col in rows:
+                col.pop()
+        rows[0].append(now)
+        rows[1].append(self.hal.motor.stroke_count())
+        for col, val in zip(rows[2:], self._row_state):
+            col.append(val)
+
+    def _flush(self) -> None:
+        if not self._rows[0]:
+            return
+        cols = self._evaluate(*(np.asarray(c, dtype=np.int64) for c in self._rows))
+        for c in self._rows:
+            c.clear()
+        self.sink.rows(cols)
+        self.stream.release_before(min(self.hal.motor.stroke_count(), self.reservoir.epoch.k0))
+
+    def _evaluate(self, t: np.ndarray, k: np.ndarray, ep: np.ndarray, est_base: np.ndarray,
+                  count_base: np.ndarray, dose: np.ndarray, bits: np.ndarray) -> dict[str, np.ndarray]:
+        """Physical values at stroke counts *k* (vectorised; the one place they are computed)."""
+        epochs = self.reservoir.epochs
+        p0 = np.array([e.p0 for e in epochs])[ep]
+        v0 = np.array([e.v0 for e in epochs])[ep]
+        x0 = np.array([e.x0 for e in epochs])[ep]
+        pumped_in = np.minimum(self.stream.cum_many(k) - p0, v0)
+        x = x0 + pumped_in
+        est_nl = (est_base - (k - count_base) * self._stroke_pl) // 1000
+        tip = np.array([self.catheter.tip_conc(float(xi)) for xi in x]) if len(x) < 64 else self._tip_many(x)
+        return {
+            "t_s": t / 1000,
+            "strokes": k,
+            "reservoir_actual_ml": (v0 - pumped_in) / NL_PER_ML,
+            "reservoir_estimated_ml": est_nl / NL_PER_ML,
+            "delivered_ml": x / NL_PER_ML,
+            "delivered_mg": self.catheter.delivered_mass(x) / _NG_PER_MG,
+            "catheter_tip_mg_per_ml": tip,
+            "dose_rate_mg_per_day": dose / _NG_PER_MG,
+            "alarm_low_reservoir": bits & 1,
+            "alarm_empty_reservoir": (bits >> 1) & 1,
+        }
+
+    def _tip_many(self, x: np.ndarray) -> np.ndarray:
+        starts = np.asarray(self.catheter.xs)
+        i = np.maximum(np.searchsorted(starts, x - self.catheter.volume_nl, side="right") - 1, 0)
+        return np.asarray(self.catheter.cs)[i]
+
+    # ---------------------------------------------------------- summary
+
+    def summary(self) -> dict[str, Any]:
+        """The run's summary (also written as summary.json)."""
+        now = self._now
+        k = self.hal.motor.stroke_count()
+        e = self.reservoir.epoch
+        arr = np.array([k], dtype=np.int64)
+        pumped_in = float(np.minimum(self.stream.cum_many(arr) - e.p0, e.v0)[0])
+        x = e.x0 + pumped_in
+        delivered_ng = float(self.catheter.delivered_mass(np.array([x]))[0])
+        content_ng = float(self.catheter.content_mass(np.array([x]))[0])
+        reservoir_nl = e.v0 - pumped_in
+        dry_total = self._dry_total_ms + (now - self._dry_since if self._dry_since is not None else 0)
+        cath = self.catheter.volume_nl
+        out_nl = reservoir_nl + cath + x + self._aspirated_nl + self._overflow_nl
+        out_ng = reservoir_nl * e.conc_ng_per_nl + content_ng + delivered_ng + self._aspirated_ng + self._overflow_ng
+        return {
+            "scenario": self.scenario.name,
+            "seed": self.seed,
+            "exact": self.exact,
+            "complete": self.complete,
+            "duration_s": _t_s(self.duration_ms),
+            "simulated_s": _t_s(now),
+            "strokes": k,
+            "pumped_ml": _ml(x),
+            "delivered_ml": _ml(x),
+            "delivered_mg": delivered_ng / _NG_PER_MG,
+            "prescribed_mg": self._prescribed_ng_ms_per_day / MS_PER_DAY / _NG_PER_MG,
+            "reservoir_actual_ml": _ml(reservoir_nl),
+            "reservoir_estimated_ml": _ml(self.firmware.reservoir_estimate_nl(k)),
+            "catheter_content_mg": content_ng / _NG_PER_MG,
+            "alarms": [dict(a) for a in self._alarm_episodes],
+            "dry_t_s": None if self._dry_first is None else _t_s(self._dry_first),
+            "dry_count": self._dry_count,
+            "dry_total_s": _t_s(dry_total),
+            "predicted_low_reservoir_t_s": getattr(self, "_predicted", None),
+            "tones": self._tones,
+            "visits": self._visit_count,
+            "events": self._n_events,
+            "log_records_lost": self._lost,
+            "balance": {
+                "in_ml": _ml(self._filled_nl),
+                "out_ml": _ml(out_nl),
+                "in_mg": self._filled_ng / _NG_PER_MG,
+                "out_mg": out_ng / _NG_PER_MG,
+                "aspirated_ml": _ml(self._aspirated_nl),
+                "aspirated_mg": self._aspirated_ng / _NG_PER_MG,
+                "overflow_ml": _ml(self._overflow_nl),
+                "catheter_ml": _ml(cath),
+            },
+            "wall_s": round(self.wall_s, 6),
+        }
+
+
+def simulate(
+    scenario: Scenario,
+    seed: int | None = None,
+    exact: bool = False,
+    *,
+    sink: Sink | None = None,
+    duration_ms: int | None = None,
+) -> SimulationResult:
+    """Run *scenario* and return its :class:`SimulationResult`.
+
+    *seed* overrides the scenario's seed; *exact* runs one SimPy event per
+    stroke (slow; for cross-checking); *sink* streams outputs elsewhere (for
+    example :class:`pumpsim.results.DirectorySink`); *duration_ms* overrides
+    the scenario's duration.
+    """
+    return Simulation(scenario, seed=seed, exact=exact, sink=sink, duration_ms=duration_ms).run()
+
+
+__all__ = ["Simulation", "simulate", "TRACE_COLUMNS"]

@@ -1,0 +1,116 @@
+"""The drug reservoir as it really is (the firmware only estimates it).
+
+Between refills the reservoir holds one well-mixed solution. Its state at any
+stroke count is a pure function of the stroke stream and of the *epoch* (the
+last refill): volume at the epoch start, concentration, and the stream total at
+that moment. When the actual volume reaches zero a stroke moves nothing, and
+the firmware does not know (REQ-PLANT-001).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .mechanism import StrokeStream
+
+
+@dataclass(frozen=True, slots=True)
+class Epoch:
+    """Reservoir state from one refill to the next.
+
+    *k0* stroke count at the refill, *p0* stream total at k0 (nL), *v0* volume
+    in the reservoir after the refill (nL), *conc_ng_per_nl* its concentration,
+    *x0* volume pumped into the catheter before the refill (nL).
+    """
+
+    k0: int
+    p0: float
+    v0: float
+    conc_ng_per_nl: float
+    x0: float
+
+
+@dataclass(frozen=True, slots=True)
+class RefillOutcome:
+    """What a refill did in the plant (all volumes nL, masses ng)."""
+
+    residual_nl: float
+    aspirated_nl: float
+    aspirated_ng: float
+    added_nl: float
+    overflow_nl: float
+    overflow_ng: float
+    volume_nl: float
+    conc_ng_per_nl: float
+
+
+class Reservoir:
+    """Actual reservoir contents over a :class:`StrokeStream`."""
+
+    def __init__(self, stream: StrokeStream, capacity_nl: float, fill_nl: float, conc_ng_per_nl: float) -> None:
+        if not 0 <= fill_nl <= capacity_nl:
+            raise ValueError(f"fill_nl = {fill_nl}: expected 0..{capacity_nl} nL")
+        self._stream = stream
+        self.capacity_nl = capacity_nl
+        self.epoch = Epoch(0, 0.0, fill_nl, conc_ng_per_nl, 0.0)
+        self.epochs: list[Epoch] = [self.epoch]
+
+    def pumped_in_epoch(self, k: int) -> float:
+        """Volume that left the reservoir between the last refill and stroke count *k*."""
+        e = self.epoch
+        return min(self._stream.cum_nl(k) - e.p0, e.v0)
+
+    def volume_at(self, k: int) -> float:
+        """Actual volume in the reservoir at stroke count *k* (>= the epoch start)."""
+        return self.epoch.v0 - self.pumped_in_epoch(k)
+
+    def dry_stroke(self, k_from: int, k_to: int) -> int | None:
+        """The stroke in (k_from, k_to] that empties the reservoir, if any."""
+        e = self.epoch
+        if self._stream.cum_nl(k_from) - e.p0 >= e.v0:
+            return None  # already dry
+        return self._stream.first_reaching(k_from, k_to, e.p0, e.v0)
+
+    def is_dry_at(self, k: int) -> bool:
+        """True if the reservoir is empty at stroke count *k*."""
+        e = self.epoch
+        return self._stream.cum_nl(k) - e.p0 >= e.v0
+
+    def refill(
+        self,
+        k: int,
+        added_nl: float,
+        conc_ng_per_nl: float,
+        aspirate: bool,
+        unaspirated_nl: float,
+    ) -> RefillOutcome:
+        """Aspirate (unless *aspirate* is false), inject *added_nl*, mix; start a new epoch.
+
+        Aspiration leaves *unaspirated_nl* behind (needle dead space, [U]).
+        Whatever does not fit under the capacity overflows and is reported,
+        not silently dropped.
+        """
+        e = self.epoch
+        pumped = self.pumped_in_epoch(k)
+        residual = e.v0 - pumped
+        aspirated = max(0.0, residual - unaspirated_nl) if aspirate else 0.0
+        left = residual - aspirated
+        room = self.capacity_nl - left
+        into = min(added_nl, max(room, 0.0))
+        overflow = added_nl - into
+        volume = left + into
+        mass = left * e.conc_ng_per_nl + into * conc_ng_per_nl
+        conc = mass / volume if volume > 0 else conc_ng_per_nl
+        new = Epoch(k, self._stream.cum_nl(k), volume, conc, e.x0 + pumped)
+        self.epoch = new
+        self.epochs.append(new)
+        return RefillOutcome(
+            residual_nl=residual,
+            aspirated_nl=aspirated,
+            aspirated_ng=aspirated * e.conc_ng_per_nl,
+            added_nl=added_nl,
+            overflow_nl=overflow,
+            overflow_ng=overflow * conc_ng_per_nl,
+            volume_nl=volume,
+            conc_ng_per_nl=conc,
+        )

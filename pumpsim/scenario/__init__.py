@@ -1,0 +1,13 @@
+"""Scenarios: the records, the strict TOML loader, the unit parser, built-ins."""
+
+from __future__ import annotations
+
+from .builtin import builtin_names as builtin_names, builtin_text as builtin_text
+from .loader import ScenarioError as ScenarioError, load_scenario as load_scenario, parse_scenario as parse_scenario
+from .model import (
+    CatheterSpec as CatheterSpec,
+    DrugSpec as DrugSpec,
+    PumpSpec as PumpSpec,
+    Scenario as Scenario,
+    Visit as Visit,
+)

@@ -1,0 +1,101 @@
+"""Scenario records: what a simulation run is asked to do.
+
+All records are frozen dataclasses in integer units; they are built by
+:func:`pumpsim.scenario.load_scenario` from TOML, or directly in Python.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from firmware_model import MS_PER_H, NL_PER_ML, PL_PER_ML, Prescription, PumpConfig
+
+
+@dataclass(frozen=True, slots=True)
+class PumpSpec:
+    """The pump: reservoir, alarm settings, mechanism and its errors."""
+
+    reservoir_nl: int = 20 * NL_PER_ML
+    fill_nl: int = 20 * NL_PER_ML
+    low_reservoir_alarm_nl: int = 2 * NL_PER_ML
+    empty_floor_nl: int = 0
+    #: Nominal stroke volume, pL; the firmware is calibrated to this value.
+    stroke_volume_pl: int = 250_000
+    #: Systematic per-pump error, fraction (+ delivers more than believed).
+    calibration_error: float = 0.0
+    #: Stroke-to-stroke coefficient of variation, fraction.
+    stroke_cv: float = 0.0
+    min_rate_pl_per_day: int = 48 * PL_PER_ML // 1000
+    max_rate_pl_per_day: int = 24 * PL_PER_ML
+    #: Pump tubing volume between reservoir and catheter port, nL ([U]).
+    internal_volume_nl: int = 0
+    #: Volume aspiration leaves in the reservoir at a refill, nL ([U]).
+    unaspirated_nl: int = 0
+    non_critical_tone_interval_ms: int = MS_PER_H
+    critical_tone_interval_ms: int = 10 * 60_000
+
+
+@dataclass(frozen=True, slots=True)
+class CatheterSpec:
+    """The catheter: internal volume and whether it starts full of drug."""
+
+    volume_nl: int = 234_000
+    primed: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class DrugSpec:
+    """The drug in the pump at the start."""
+
+    name: str = "baclofen"
+    conc_ng_per_ml: int = 500_000
+
+
+@dataclass(frozen=True, slots=True)
+class Visit:
+    """A clinic visit: refill, concentration change, reprogramming, boluses."""
+
+    at_ms: int
+    refill_nl: int | None = None
+    conc_ng_per_ml: int | None = None
+    aspirate: bool = True
+    prescription: Prescription | None = None
+    bridge_bolus: bool = False
+    priming_bolus: bool = False
+    low_reservoir_alarm_nl: int | None = None
+    #: Where the visit came from ("[[visit]] 3" or "[refill_plan]"), for messages.
+    origin: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    """A complete simulation scenario."""
+
+    name: str
+    duration_ms: int
+    seed: int
+    pump: PumpSpec
+    catheter: CatheterSpec
+    drug: DrugSpec
+    prescription: Prescription
+    visits: tuple[Visit, ...] = ()
+    priming_bolus: bool = False
+    description: str = ""
+    trace_interval_ms: int = MS_PER_H
+    #: The TOML text the scenario was loaded from, if any (kept for the record).
+    source: str = field(default="", compare=False, repr=False)
+
+    def firmware_config(self) -> PumpConfig:
+        """The controller configuration this scenario implies."""
+        p = self.pump
+        return PumpConfig(
+            stroke_volume_pl=p.stroke_volume_pl,
+            reservoir_capacity_nl=p.reservoir_nl,
+            low_reservoir_nl=p.low_reservoir_alarm_nl,
+            empty_floor_nl=p.empty_floor_nl,
+            min_rate_pl_per_day=p.min_rate_pl_per_day,
+            max_rate_pl_per_day=p.max_rate_pl_per_day,
+            dead_volume_nl=p.internal_volume_nl + self.catheter.volume_nl,
+            non_critical_tone_interval_ms=p.non_critical_tone_interval_ms,
+            critical_tone_interval_ms=p.critical_tone_interval_ms,
+        )
