@@ -9,8 +9,8 @@ a rejected command changes nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
 from enum import IntEnum
+from typing import ClassVar
 
 from .prescription import Prescription
 

@@ -21,15 +21,15 @@ from enum import IntEnum
 
 from ._units import MS_PER_DAY, MS_PER_S, PL_PER_ML, PL_PER_NL, ceil_div, round_div
 from .alarms import PRIORITY, AlarmId, repeat_interval_ms, tone_for
-from .commands import Command, PrimingBolus, Refill, Reprogram, SetLowReservoirThreshold
+from .commands import PrimingBolus, Refill, Reprogram, SetLowReservoirThreshold
 from .config import PumpConfig
 from .eventlog import EventCode, EventLog
 from .hal import Hal, MotorProgram
 from .prescription import (
     Prescription,
     PrescriptionMode,
-    RejectReason,
     Rejection,
+    RejectReason,
     Therapy,
     check_prescription,
 )

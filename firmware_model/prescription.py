@@ -66,9 +66,8 @@ class Prescription:
         m = self.mode
         if self.dose_ng_per_day < 0:
             raise ValueError(f"dose_ng_per_day = {self.dose_ng_per_day}: expected >= 0 ng/day")
-        if m in (PrescriptionMode.CONTINUOUS, PrescriptionMode.PERIODIC_BOLUS):
-            if self.dose_ng_per_day <= 0:
-                raise ValueError(f"dose_ng_per_day = {self.dose_ng_per_day}: expected > 0 ng/day")
+        if m in (PrescriptionMode.CONTINUOUS, PrescriptionMode.PERIODIC_BOLUS) and self.dose_ng_per_day <= 0:
+            raise ValueError(f"dose_ng_per_day = {self.dose_ng_per_day}: expected > 0 ng/day")
         if m is PrescriptionMode.FLEX:
             if not 1 <= len(self.steps) <= MAX_FLEX_STEPS:
                 raise ValueError(
@@ -78,7 +77,7 @@ class Prescription:
                 raise ValueError(
                     f"steps[0].start_ms = {self.steps[0].start_ms}: the first step must start at 00:00"
                 )
-            for i, (a, b) in enumerate(zip(self.steps, self.steps[1:])):
+            for i, (a, b) in enumerate(zip(self.steps, self.steps[1:], strict=False)):
                 if not a.start_ms < b.start_ms:
                     raise ValueError(
                         f"steps[{i + 1}].start_ms = {b.start_ms}: steps must be in increasing time order"
@@ -112,7 +111,7 @@ class Prescription:
         if m is PrescriptionMode.FLEX:
             total = 0
             ends = [s.start_ms for s in self.steps[1:]] + [MS_PER_DAY]
-            for s, end in zip(self.steps, ends):
+            for s, end in zip(self.steps, ends, strict=True):
                 total += s.dose_ng_per_day * (end - s.start_ms)
             return total // MS_PER_DAY
         if m is PrescriptionMode.PERIODIC_BOLUS:

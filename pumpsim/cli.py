@@ -11,9 +11,10 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from .scenario import ScenarioError, builtin_names, builtin_text, load_scenario
 from .scenario.builtin import DEFAULT, builtin_summary

@@ -164,6 +164,13 @@ class EngineHal:
 
 # ------------------------------------------------------------- the engine
 
+
+def _command_name(kind: int) -> str:
+    try:
+        return CommandKind(kind).name.lower()
+    except ValueError:
+        return f"unknown({kind})"
+
 _ALARM_NAMES = {AlarmId.LOW_RESERVOIR: "low_reservoir", AlarmId.EMPTY_RESERVOIR: "empty_reservoir"}
 _BOLUS_NAMES = {BolusKind.PERIODIC: "periodic", BolusKind.SINGLE: "single", BolusKind.PRIMING: "priming",
                 BolusKind.BRIDGE: "bridge"}
@@ -435,7 +442,7 @@ class Simulation:
             return {"t_ms": t, "kind": "prediction", "predicted_low_reservoir_t_s": self._predicted}
         if c is EventCode.COMMAND_REJECTED:
             return {"t_ms": t, "kind": "rejected", "reason": RejectReason(rec.a).name.lower(),
-                    "command": CommandKind(rec.b).name.lower() if rec.b in iter(CommandKind) else rec.b}
+                    "command": _command_name(rec.b)}
         if c is EventCode.DELIVERY_STOPPED:
             return {"t_ms": t, "kind": "delivery_stopped", "alarm": _ALARM_NAMES[AlarmId(rec.a)]}
         if c is EventCode.ALARM_THRESHOLD_SET:
@@ -458,7 +465,7 @@ class Simulation:
             k_col.append(motor.base if prog is None else motor.base + prog.strokes_by(g))
             g += step
         n = len(t_col) - len(self._rows[2])
-        for col, val in zip(self._rows[2:], self._row_state):
+        for col, val in zip(self._rows[2:], self._row_state, strict=True):
             col.extend([val] * n)
         self._next_grid = g
         if len(t_col) >= FLUSH_ROWS:
@@ -472,7 +479,7 @@ class Simulation:
                 col.pop()
         rows[0].append(now)
         rows[1].append(self.hal.motor.stroke_count())
-        for col, val in zip(rows[2:], self._row_state):
+        for col, val in zip(rows[2:], self._row_state, strict=True):
             col.append(val)
 
     def _flush(self) -> None:
@@ -586,4 +593,4 @@ def simulate(
     return Simulation(scenario, seed=seed, exact=exact, sink=sink, duration_ms=duration_ms).run()
 
 
-__all__ = ["Simulation", "simulate", "TRACE_COLUMNS"]
+__all__ = ["TRACE_COLUMNS", "Simulation", "simulate"]

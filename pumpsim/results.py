@@ -107,8 +107,9 @@ class DirectorySink:
             raise FileExistsError(f"{out_dir / clash[0]} already exists: choose another --out directory")
         self.out_dir = out_dir
         self.events: list[dict[str, Any]] = []
-        self._ev: TextIO = open(out_dir / "events.jsonl", "w", encoding="utf-8")
-        self._tr: TextIO = open(out_dir / "trace.csv", "w", encoding="utf-8", newline="")
+        # Held open for the whole run and closed in close(); not a with-block.
+        self._ev: TextIO = open(out_dir / "events.jsonl", "w", encoding="utf-8")  # noqa: SIM115
+        self._tr: TextIO = open(out_dir / "trace.csv", "w", encoding="utf-8", newline="")  # noqa: SIM115
         self._csv = csv.writer(self._tr)
         self._csv.writerow(TRACE_COLUMNS)
         self._tr.flush()
@@ -128,7 +129,8 @@ class DirectorySink:
                 formatted.append([f"{v:.3f}" for v in a])
             else:
                 formatted.append([f"{v:.9g}" for v in a])
-        self._csv.writerows(zip(*formatted)) if n else None
+        if n:
+            self._csv.writerows(zip(*formatted, strict=True))
         # Flush each batch: an interrupted run keeps every row written so far.
         self._tr.flush()
         self._ev.flush()

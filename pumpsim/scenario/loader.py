@@ -9,10 +9,11 @@ The format is documented in docs/scenario-format.md.
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Callable
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from firmware_model import (
     MAX_FLEX_STEPS,
@@ -139,7 +140,7 @@ def load_scenario(source: str | Path) -> Scenario:
     parsed as TOML. Raises :class:`ScenarioError` for anything invalid, and
     FileNotFoundError for a path that does not exist.
     """
-    from .builtin import builtin_text, builtin_names
+    from .builtin import builtin_names, builtin_text
 
     if isinstance(source, Path):
         return parse_scenario(source.read_text(encoding="utf-8"), origin=str(source))
@@ -231,7 +232,7 @@ def _pump(t: _Table) -> PumpSpec:
     min_rate = t.get("min_rate", units.rate_pl_per_day, d.min_rate_pl_per_day)
     max_rate = t.get("max_rate", units.rate_pl_per_day, d.max_rate_pl_per_day)
     assert min_rate is not None and max_rate is not None
-    _check(0 < min_rate, t.key("min_rate"), t.data.get("min_rate"), "a flow rate > 0 mL/day")
+    _check(min_rate > 0, t.key("min_rate"), t.data.get("min_rate"), "a flow rate > 0 mL/day")
     _check(min_rate <= max_rate <= 100 * PL_PER_ML, t.key("max_rate"), t.data.get("max_rate"),
            "a flow rate from min_rate to 100 mL/day")
     internal = t.get("internal_volume", units.volume_nl, d.internal_volume_nl)
@@ -348,8 +349,8 @@ def _prescription(t: _Table, conc: int, cfg: PumpConfig, extra: str = "") -> Pre
         interval = t.need("bolus_interval", units.duration_ms, units.DURATION)
         _check(kw["bolus_duration_ms"] < interval <= 7 * MS_PER_DAY, t.key("bolus_interval"),
                t.data["bolus_interval"], "longer than bolus_duration and at most 7 d")
-        start = t.get("bolus_start", units.time_of_day_ms, 0)
-        kw.update(bolus_interval_ms=interval, bolus_start_ms=start)
+        bolus_start = t.get("bolus_start", units.time_of_day_ms, 0)
+        kw.update(bolus_interval_ms=interval, bolus_start_ms=bolus_start)
     allowed = {
         PrescriptionMode.CONTINUOUS: "mode, dose, rate",
         PrescriptionMode.FLEX: "mode, step",
@@ -361,10 +362,20 @@ def _prescription(t: _Table, conc: int, cfg: PumpConfig, extra: str = "") -> Pre
     rx = Prescription(mode, **kw)
     rej = check_prescription(rx, conc, cfg)
     if rej is not None:
-        field = rej.field.split(".")[-1].split("[")[0]
-        key = t.key(field) if not rej.field.startswith("steps") else f"[{t.where}.step {int(rej.field[6:rej.field.index(']')]) + 1}] dose"
-        raise ScenarioError(key, t.data.get(field, "(derived)"), f"a deliverable prescription: {rej.message}")
+        raise _rejection_error(t, rej.field, rej.message)
     return rx
+
+
+def _rejection_error(t: _Table, field: str, message: str) -> ScenarioError:
+    """Map a firmware rejection ("dose", "steps[2].dose", "bolus") onto the TOML key."""
+    expected = f"a deliverable prescription: {message}"
+    if field.startswith("steps["):
+        i = int(field[len("steps["):field.index("]")])
+        step = t.data["step"][i]
+        key = "rate" if "rate" in step else "dose"
+        return ScenarioError(f"[{t.where}.step {i + 1}] {key}", step.get(key), expected)
+    key = "rate" if field == "dose" and "rate" in t.data else field
+    return ScenarioError(t.key(key), t.data.get(key, "(derived)"), expected)
 
 
 def _visits(top: _Table, duration: int, pump: PumpSpec, conc0: int, cfg: PumpConfig) -> tuple[Visit, ...]:
@@ -421,7 +432,7 @@ def _visit(t: _Table, duration: int, pump: PumpSpec) -> tuple[Visit, _Table | No
                                 "either dose/rate or a [visit.prescription] table, not both")
         rx = sub
     elif t.has("dose") or t.has("rate"):
-        shorthand = {k: t.data[k] for k in ("dose", "rate") if k in t.data}
+        shorthand: dict[str, Any] = {k: t.data[k] for k in ("dose", "rate") if k in t.data}
         t.used.update(shorthand)
         rx = _Table({"mode": "continuous", **shorthand}, t.where)
     t.done("at, refill, concentration, aspirate, dose, rate, prescription, bridge_bolus, priming_bolus, "
