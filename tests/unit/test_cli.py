@@ -1,0 +1,132 @@
+"""The command line: outputs, exit codes, messages without tracebacks, interrupted runs."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from pumpsim.cli import main
+
+PUMPSIM = [sys.executable, "-m", "pumpsim"]
+
+
+def _run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*PUMPSIM, *args], capture_output=True, text=True, cwd=cwd, timeout=120)
+
+
+def test_run_writes_the_three_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`pumpsim run analytic --out DIR` prints a summary and writes summary.json, events.jsonl, trace.csv."""
+    out = tmp_path / "run"
+    assert main(["run", "analytic", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "low_reservoir" in printed and "day 36.000" in printed
+    summary = json.loads((out / "summary.json").read_text())
+    for key in ("scenario", "seed", "duration_s", "strokes", "pumped_ml", "delivered_ml", "delivered_mg",
+                "reservoir_actual_ml", "reservoir_estimated_ml", "alarms", "dry_t_s"):
+        assert key in summary
+    assert summary["complete"] is True and summary["strokes"] == 80_000
+    events = [json.loads(line) for line in (out / "events.jsonl").read_text().splitlines()]
+    assert {"alarm", "tone", "dry"} <= {e["kind"] for e in events}
+    assert all("t_s" in e and "kind" in e for e in events)
+    rows = list(csv.DictReader((out / "trace.csv").open()))
+    assert float(rows[-1]["t_s"]) == 45 * 86400
+    assert (out / "scenario.toml").read_text().startswith("# Continuous")
+
+
+def test_days_and_seed_override(tmp_path: Path) -> None:
+    """--days shortens the run; --seed is recorded."""
+    assert main(["run", "analytic", "--days", "2", "--seed", "9", "--out", str(tmp_path / "r"), "--quiet"]) == 0
+    s = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert s["duration_s"] == 2 * 86400 and s["seed"] == 9 and s["strokes"] == 4000
+
+
+def test_existing_output_is_never_overwritten(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A second run into the same --out refuses (exit 2) and leaves the first run's files intact."""
+    out = tmp_path / "r"
+    assert main(["run", "analytic", "--days", "1", "--out", str(out), "--quiet"]) == 0
+    before = (out / "summary.json").read_bytes()
+    assert main(["run", "analytic", "--days", "2", "--out", str(out), "--quiet"]) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert (out / "summary.json").read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        ('name="x"\nduration="1 d"\n[drug]\nconcentration="500 mcg/mL"\n[pump]\nfill="500 mg/day"\n'
+         '[prescription]\ndose="250 mcg/day"\n', '[pump] fill = "500 mg/day": expected a volume'),
+        ('duration="1 d"\n[drug]\nconcentration="500 mcg/mL"\n[prescription]\ndose="250 mcg/day"\ncolour="red"\n',
+         "[prescription] colour"),
+        ("this is not toml", "valid TOML"),
+    ],
+)
+def test_bad_scenarios_exit_2_without_traceback(tmp_path: Path, content: str, fragment: str) -> None:
+    """validate and run print one clear line on stderr and exit 2; no traceback, no output folder."""
+    f = tmp_path / "bad.toml"
+    f.write_text(content)
+    for args in (["validate", str(f)], ["run", str(f), "--out", str(tmp_path / "o")]):
+        p = _run(*args)
+        assert p.returncode == 2, p.stderr
+        assert fragment in p.stderr
+        assert "Traceback" not in p.stderr
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["run", "missing.toml"], "no such file"),
+        (["run", "analytic", "--days", "-3"], "--days -3"),
+        (["run", "analytic", "--seed", "-1"], "--seed -1"),
+        (["scenarios", "show", "nope"], "no built-in scenario"),
+        (["validate", "."], "directory"),
+    ],
+)
+def test_bad_arguments_exit_2(tmp_path: Path, args: list[str], fragment: str) -> None:
+    """Bad command-line values give exit 2 and a message naming the value."""
+    p = _run(*args, cwd=tmp_path)
+    assert p.returncode == 2
+    assert fragment in p.stderr and "Traceback" not in p.stderr
+
+
+def test_scenarios_list_and_show_roundtrip(tmp_path: Path) -> None:
+    """`scenarios` lists built-ins; `scenarios show NAME` prints TOML that validates as a file."""
+    p = _run("scenarios")
+    assert p.returncode == 0 and p.stdout.splitlines()[0].startswith("default")
+    shown = _run("scenarios", "show", "default")
+    f = tmp_path / "copy.toml"
+    f.write_text(shown.stdout)
+    v = _run("validate", str(f))
+    assert v.returncode == 0 and "OK" in v.stdout and "22 visits" in v.stdout
+
+
+@pytest.mark.skipif(os.name != "posix", reason="needs SIGINT")
+def test_ctrl_c_leaves_readable_partial_outputs(tmp_path: Path) -> None:
+    """SIGINT during a long run: exit 130, summary.json says complete=false, trace rows so far parse."""
+    out = tmp_path / "r"
+    proc = subprocess.Popen([*PUMPSIM, "run", "default", "--exact", "--days", "3000", "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while time.time() < deadline:  # wait until some trace batches are on disk
+        trace = out / "trace.csv"
+        if trace.exists() and trace.stat().st_size > 300_000:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    s = json.loads((out / "summary.json").read_text())
+    assert s["complete"] is False and 0 < s["simulated_s"] < 3000 * 86400
+    rows = list(csv.DictReader((out / "trace.csv").open()))
+    assert len(rows) > 1000 and all(len(r) == len(rows[0]) for r in rows)
+    for line in (out / "events.jsonl").read_text().splitlines():
+        json.loads(line)

@@ -1,0 +1,155 @@
+"""Scenario loading: strict keys, clear messages naming key, value and expectation."""
+
+from __future__ import annotations
+
+import pytest
+
+import pumpsim
+from firmware_model import PrescriptionMode
+from pumpsim.scenario import ScenarioError, builtin_names, load_scenario
+
+BASE = """
+name = "t"
+duration = "10 d"
+[pump]
+reservoir = "20 mL"
+fill = "20 mL"
+[catheter]
+volume = "0.234 mL"
+[drug]
+concentration = "500 mcg/mL"
+[prescription]
+mode = "continuous"
+dose = "250 mcg/day"
+"""
+
+
+def _err(text: str) -> ScenarioError:
+    with pytest.raises(ScenarioError) as e:
+        load_scenario(text)
+    return e.value
+
+
+@pytest.mark.parametrize("name", builtin_names())
+def test_builtins_load(name: str) -> None:
+    """Every built-in scenario loads."""
+    assert load_scenario(name).name == name
+
+
+def test_issue_example_keys_work_exactly_as_written() -> None:
+    """The key set from the issue, including catheter length x volume_per_cm and a visit with every option."""
+    sc = load_scenario("""
+name = "x"
+duration = "365 d"
+seed = 7
+[pump]
+reservoir = "20 mL"
+fill = "20 mL"
+low_reservoir_alarm = "2 mL"
+stroke_volume = "0.25 uL"
+calibration_error = "0 %"
+stroke_cv = "0 %"
+[catheter]
+length = "90 cm"
+volume_per_cm = "0.0026 mL/cm"
+[drug]
+name = "baclofen"
+concentration = "500 mcg/mL"
+[prescription]
+mode = "continuous"
+dose = "250 mcg/day"
+[[visit]]
+at = "30 d"
+refill = "18 mL"
+concentration = "1000 mcg/mL"
+dose = "300 mcg/day"
+bridge_bolus = true
+""")
+    assert sc.catheter.volume_nl == 234_000
+    assert sc.pump.stroke_volume_pl == 250_000
+    (v,) = sc.visits
+    assert v.refill_nl == 18_000_000 and v.conc_ng_per_ml == 1_000_000 and v.bridge_bolus
+    assert v.prescription is not None and v.prescription.dose_ng_per_day == 300_000
+
+
+def test_rate_is_converted_to_dose_at_the_concentration_in_effect() -> None:
+    """rate = 0.5 mL/day at 500 mcg/mL is a 250 mcg/day prescription; a visit rate uses the new concentration."""
+    sc = load_scenario(BASE.replace('dose = "250 mcg/day"', 'rate = "0.5 mL/day"') + """
+[[visit]]
+at = "5 d"
+refill = "10 mL"
+concentration = "1000 mcg/mL"
+rate = "0.5 mL/day"
+""")
+    assert sc.prescription.dose_ng_per_day == 250_000
+    assert sc.visits[0].prescription is not None
+    assert sc.visits[0].prescription.dose_ng_per_day == 500_000
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key", "fragment"),
+    [
+        ('fill = "20 mL"', 'fill = "500 mg/day"', "[pump] fill", "a volume"),
+        ('fill = "20 mL"', 'fill = "25 mL"', "[pump] fill", "reservoir's 20 mL"),
+        ('fill = "20 mL"', 'fill = "-1 mL"', "[pump] fill", "from 0 mL"),
+        ('fill = "20 mL"', 'fill = 20', "[pump] fill", "string with its unit"),
+        ('fill = "20 mL"', 'fill = "20 mL"\nfil = "1 mL"', "[pump] fil", "no such key"),
+        ('dose = "250 mcg/day"', 'dose = "250 mcg"', "[prescription] dose", "a dose rate"),
+        ('dose = "250 mcg/day"', 'dose = "100 mg/day"', "[prescription] dose", "maximum rate"),
+        ('dose = "250 mcg/day"', 'dose = "1 mcg/day"', "[prescription] dose", "minimum rate"),
+        ('mode = "continuous"', 'mode = "turbo"', "[prescription] mode", "one of continuous"),
+        ('concentration = "500 mcg/mL"', 'concentration = "0 mcg/mL"', "[drug] concentration", "above 0"),
+        ('duration = "10 d"', 'duration = "10 parsecs"', "duration", "a duration"),
+        ('duration = "10 d"', 'duration = "100 y"', "duration", "a duration"),
+        ('volume = "0.234 mL"', 'volume = "0.234 mL"\nlength = "90 cm"', "[catheter] volume", "not both"),
+        ('name = "t"', 'name = "t"\nspeed = 3', "speed", "no such key"),
+    ],
+)
+def test_bad_values_name_key_value_and_expectation(old: str, new: str, key: str, fragment: str) -> None:
+    """Each bad input gives one message with the key, the value and what was expected."""
+    assert old in BASE
+    e = _err(BASE.replace(old, new, 1))
+    msg = str(e)
+    assert msg.startswith(key + " = "), msg
+    assert fragment in msg, msg
+
+
+def test_visit_errors_name_the_visit() -> None:
+    """Errors inside [[visit]] tables say which visit."""
+    e = _err(BASE + '[[visit]]\nat = "1 d"\nrefill = "1 mL"\n[[visit]]\nat = "2 d"\nrefill = "30 mL"\n')
+    assert str(e).startswith('[visit 2] refill = "30 mL": expected')
+    e = _err(BASE + '[[visit]]\nat = "20 d"\n')
+    assert "[visit 1] at" in str(e) and "within the scenario's duration" in str(e)
+    e = _err(BASE + '[[visit]]\nat = "2 d"\nconcentration = "1 mg/mL"\n')
+    assert "[visit 1] concentration" in str(e) and "refill" in str(e)
+    e = _err(BASE + '[[visit]]\nat = "2 d"\nbridge_bolus = "yes"\n')
+    assert "[visit 1] bridge_bolus" in str(e) and "true or false" in str(e)
+
+
+def test_flex_step_errors() -> None:
+    """Flex steps must start at 00:00, increase, and be deliverable."""
+    flex = BASE.replace('mode = "continuous"\ndose = "250 mcg/day"', 'mode = "flex"\n')
+    step = '[[prescription.step]]\nstart = "{}"\ndose = "{}"\n'
+    e = _err(flex + step.format("01:00", "300 mcg/day"))
+    assert "[prescription.step 1] start" in str(e)
+    e = _err(flex + step.format("00:00", "300 mcg/day") + step.format("00:00", "300 mcg/day"))
+    assert "[prescription.step 2] start" in str(e)
+    e = _err(flex + step.format("00:00", "300 mcg/day") + step.format("12:00", "90 mg/day"))
+    assert str(e).startswith('[prescription.step 2] dose = "90 mg/day"') and "maximum rate" in str(e)
+    sc = load_scenario(flex + step.format("00:00", "300 mcg/day") + step.format("12:00", "600 mcg/day"))
+    assert sc.prescription.mode is PrescriptionMode.FLEX
+    assert sc.prescription.daily_dose_ng() == 450_000
+
+
+def test_invalid_toml_and_unknown_builtin() -> None:
+    """Broken TOML and unknown names are ScenarioErrors too."""
+    assert "valid TOML" in str(_err("name = \n[pump"))
+    with pytest.raises(ScenarioError, match="built-in"):
+        load_scenario("no-such-scenario")
+
+
+def test_refill_plan_generates_visits() -> None:
+    """[refill_plan] every 3 d over 10 d gives visits at 3, 6 and 9 d."""
+    sc = load_scenario(BASE + '[refill_plan]\nevery = "3 d"\nrefill = "2 mL"\n')
+    assert [v.at_ms // 86_400_000 for v in sc.visits] == [3, 6, 9]
+    assert pumpsim.simulate(sc).summary["visits"] == 3
