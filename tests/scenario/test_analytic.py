@@ -29,7 +29,9 @@ def test_low_alarm_and_dry_days_match_closed_form(analytic: Scenario) -> None:
     assert res.summary["predicted_low_reservoir_t_s"] == low
 
 
-@pytest.mark.parametrize(("fill_ml", "thr_ml", "rate_ml_day"), [(20, 2, 0.5), (18, 4, 1.0), (15, 3, 0.25), (20, 2, 0.3)])
+@pytest.mark.parametrize(
+    ("fill_ml", "thr_ml", "rate_ml_day"), [(20, 2, 0.5), (18, 4, 1.0), (15, 3, 0.25), (20, 2, 0.3)]
+)
 def test_days_to_alarm_formula(analytic: Scenario, fill_ml: float, thr_ml: float, rate_ml_day: float) -> None:
     """days to alarm = (fill - threshold) / rate, within one stroke, for several pumps."""
     toml = analytic.source.replace('fill = "20 mL"', f'fill = "{fill_ml} mL"')
@@ -51,7 +53,8 @@ def test_tones_repeat_at_their_intervals(analytic: Scenario) -> None:
     low = [t["t_s"] for t in tones if t["alarm"] == "low_reservoir"]
     crit = [t["t_s"] for t in tones if t["alarm"] == "empty_reservoir"]
     assert all(t["pattern"] == "non_critical" for t in tones if t["alarm"] == "low_reservoir")
-    assert all(t["pattern"] == "critical" and t["duration_ms"] == 3000 for t in tones if t["alarm"] == "empty_reservoir")
+    critical = [t for t in tones if t["alarm"] == "empty_reservoir"]
+    assert all(t["pattern"] == "critical" and t["duration_ms"] == 3000 for t in critical)
     assert np.all(np.diff(low) == 3600)
     assert np.all(np.diff(crit) == 600)
     # 36 d .. 40 d hourly (4 days) is 96 low tones; after 40 d only critical ones.
@@ -160,7 +163,7 @@ def test_concentration_change_without_bridge_underdoses_for_transit_time() -> No
 def test_concentration_change_with_bridge_keeps_tip_dose_continuous() -> None:
     """REQ-RX-005: with a bridge bolus the dose rate at the tip stays 5 mg/day throughout."""
     res = pumpsim.simulate(pumpsim.load_scenario(CONC_CHANGE.replace("BRIDGE", "true")))
-    t, rate = _tip_dose_rate(res)
+    _t, rate = _tip_dose_rate(res)
     # One 0.25 uL stroke of 10-20 mg/mL is 2.5-5 ug; per hour that quantises the rate by <= 0.12 mg/day.
     assert np.all(np.abs(rate - 5.0) <= 0.125), rate[np.abs(rate - 5.0) > 0.125]
     bolus = res.events_of("bolus")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from firmware_model import (
@@ -79,7 +81,7 @@ def test_only_the_critical_tone_sounds_when_both_alarms_are_active() -> None:
     after = [(t, p.name) for t, p in hal.sounder.played if t >= 40 * MS_PER_DAY]
     assert after and all(name == "critical" for _, name in after)
     before = [t for t, p in hal.sounder.played if t < 40 * MS_PER_DAY]
-    assert before[0] == 36 * MS_PER_DAY and all(b - a == MS_PER_H for a, b in zip(before, before[1:], strict=False))
+    assert before[0] == 36 * MS_PER_DAY and all(b - a == MS_PER_H for a, b in itertools.pairwise(before))
 
 
 def test_rejected_commands_change_nothing() -> None:

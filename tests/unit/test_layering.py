@@ -34,6 +34,9 @@ def test_pumpsim_does_not_import_hil() -> None:
 
 def test_importing_pumpsim_does_not_pull_in_test_tools() -> None:
     """`import pumpsim` stays light: no hypothesis, pytest or dask at import time."""
-    code = "import sys, pumpsim, pumpsim.cli; print(sorted(m for m in ('hypothesis','pytest','dask') if m in sys.modules))"
+    code = (
+        "import sys, pumpsim, pumpsim.cli; "
+        "print(sorted(m for m in ('hypothesis', 'pytest', 'dask') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
