@@ -304,7 +304,11 @@ class Simulation:
                 yield env.timeout(target - now)
             self._now = self._clock.now_ms = now = target
             n_before = self._n_events
-            if not self._dry and self.reservoir.is_dry_at(motor.stroke_count()):
+            if not self._dry and (
+                self.reservoir.is_dry_at(motor.stroke_count())
+                if exact
+                else self.reservoir.dry_stroke(-1, motor.stroke_count()) is not None
+            ):
                 self._on_dry(now)
             while vi < nv and visits[vi].at_ms <= now:
                 self._visit(visits[vi], now)
@@ -395,6 +399,8 @@ class Simulation:
         self.sink.event(out)
 
     def _drain(self, now: int) -> None:
+        if self.firmware.log.next_seq == self._seq:
+            return
         records, lost = self.firmware.log.since(self._seq)
         self._lost += lost
         self._seq = self.firmware.log.next_seq
@@ -460,10 +466,20 @@ class Simulation:
         g = self._next_grid
         t_col, k_col = self._rows[0], self._rows[1]
         prog = motor.program
-        while g <= target:
-            t_col.append(g)
-            k_col.append(motor.base if prog is None else motor.base + prog.strokes_by(g))
-            g += step
+        base = motor.base
+        if prog is None or prog.strokes == 0:
+            while g <= target:
+                t_col.append(g)
+                k_col.append(base)
+                g += step
+        else:
+            # strokes_by() inlined: this loop runs for every trace row.
+            start, rate, cost, c0, n = prog.start_ms, prog.rate_pl_per_day, prog.stroke_cost, prog.credit0, prog.strokes
+            while g <= target:
+                t_col.append(g)
+                fired = (c0 + rate * (g - start)) // cost if g >= start else 0
+                k_col.append(base + (fired if fired < n else n))
+                g += step
         n = len(t_col) - len(self._rows[2])
         for col, val in zip(self._rows[2:], self._row_state, strict=True):
             col.extend([val] * n)

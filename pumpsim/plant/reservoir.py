@@ -54,6 +54,10 @@ class Reservoir:
         self.capacity_nl = capacity_nl
         self.epoch = Epoch(0, 0.0, fill_nl, conc_ng_per_nl, 0.0)
         self.epochs: list[Epoch] = [self.epoch]
+        # Dry search state for the current epoch: strokes up to _scanned_k are
+        # known not to empty it; _dry_k is the emptying stroke once found.
+        self._scanned_k = 0
+        self._dry_k: int | None = None if fill_nl > 0 else 0
 
     def pumped_in_epoch(self, k: int) -> float:
         """Volume that left the reservoir between the last refill and stroke count *k*."""
@@ -64,15 +68,26 @@ class Reservoir:
         """Actual volume in the reservoir at stroke count *k* (>= the epoch start)."""
         return self.epoch.v0 - self.pumped_in_epoch(k)
 
+    #: Strokes scanned ahead per search, so most queries are an integer compare.
+    SCAN_AHEAD = 1 << 14
+
     def dry_stroke(self, k_from: int, k_to: int) -> int | None:
-        """The stroke in (k_from, k_to] that empties the reservoir, if any."""
-        e = self.epoch
-        if self._stream.cum_nl(k_from) - e.p0 >= e.v0:
-            return None  # already dry
-        return self._stream.first_reaching(k_from, k_to, e.p0, e.v0)
+        """The stroke in (k_from, k_to] that empties the reservoir, if any.
+
+        Each stroke of an epoch is scanned at most once, in vectorised blocks
+        reaching ahead of the query, so a year of queries costs about one pass
+        over the stroke stream.
+        """
+        if self._dry_k is None and k_to > self._scanned_k:
+            e = self.epoch
+            hi = max(k_to, self._scanned_k + self.SCAN_AHEAD)
+            self._dry_k = self._stream.first_reaching(self._scanned_k, hi, e.p0, e.v0)
+            self._scanned_k = hi
+        d = self._dry_k
+        return d if d is not None and k_from < d <= k_to else None
 
     def is_dry_at(self, k: int) -> bool:
-        """True if the reservoir is empty at stroke count *k*."""
+        """True if the reservoir is empty at stroke count *k* (checked stroke by stroke in exact mode)."""
         e = self.epoch
         return self._stream.cum_nl(k) - e.p0 >= e.v0
 
@@ -104,6 +119,8 @@ class Reservoir:
         new = Epoch(k, self._stream.cum_nl(k), volume, conc, e.x0 + pumped)
         self.epoch = new
         self.epochs.append(new)
+        self._scanned_k = k
+        self._dry_k = None if volume > 0 else k
         return RefillOutcome(
             residual_nl=residual,
             aspirated_nl=aspirated,
