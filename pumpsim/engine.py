@@ -191,8 +191,10 @@ class Simulation:
         exact: bool = False,
         sink: Sink | None = None,
         duration_ms: int | None = None,
+        trace: bool = True,
     ) -> None:
         self.scenario = scenario
+        self.trace = trace
         self.seed = scenario.seed if seed is None else seed
         self.exact = exact
         self.sink: Sink = sink if sink is not None else MemorySink()
@@ -241,7 +243,8 @@ class Simulation:
         # Trace buffer: parallel lists, evaluated in batches.
         self._rows: tuple[list[int], ...] = ([], [], [], [], [], [], [])
         self._row_state: tuple[int, int, int, int, int] = (0, 0, 0, 0, 0)
-        self._next_grid = scenario.trace_interval_ms
+        # With trace=False no grid rows are taken (sweeps); event rows still are not kept.
+        self._next_grid = scenario.trace_interval_ms if trace else 1 << 62
         self._now = 0
         self.complete = False
         self.wall_s = 0.0
@@ -488,6 +491,8 @@ class Simulation:
             self._flush()
 
     def _event_row(self, now: int) -> None:
+        if not self.trace:
+            return
         rows = self._rows
         if rows[0] and rows[0][-1] == now and rows[1][-1] == self.hal.motor.stroke_count():
             # Replace a grid row at the same instant: the state after the event wins.
@@ -598,15 +603,17 @@ def simulate(
     *,
     sink: Sink | None = None,
     duration_ms: int | None = None,
+    trace: bool = True,
 ) -> SimulationResult:
     """Run *scenario* and return its :class:`SimulationResult`.
 
     *seed* overrides the scenario's seed; *exact* runs one SimPy event per
     stroke (slow; for cross-checking); *sink* streams outputs elsewhere (for
     example :class:`pumpsim.results.DirectorySink`); *duration_ms* overrides
-    the scenario's duration.
+    the scenario's duration; *trace* False skips the trace (faster; for
+    sweeps), leaving ``result.trace`` empty.
     """
-    return Simulation(scenario, seed=seed, exact=exact, sink=sink, duration_ms=duration_ms).run()
+    return Simulation(scenario, seed=seed, exact=exact, sink=sink, duration_ms=duration_ms, trace=trace).run()
 
 
 __all__ = ["TRACE_COLUMNS", "Simulation", "simulate"]

@@ -156,10 +156,23 @@ def load_scenario(source: str | Path) -> Scenario:
 
 def parse_scenario(text: str, origin: str = "text") -> Scenario:
     """Parse TOML *text* into a validated :class:`Scenario`."""
+    return scenario_from_data(parse_toml(text, origin), source=text)
+
+
+def parse_toml(text: str, origin: str = "text") -> dict[str, Any]:
+    """TOML *text* as plain data (ScenarioError if it is not valid TOML)."""
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ScenarioError("scenario", origin, f"valid TOML ({e})") from None
+
+
+def scenario_from_data(data: dict[str, Any], source: str = "") -> Scenario:
+    """Validate already-parsed TOML *data* (as :func:`tomllib.loads` returns it).
+
+    This is how programs build variants of a scenario (``pumpsim sweep``
+    rewrites values in the data, then validates the result like a file).
+    """
     top = _Table(data, "")
     name = top.get("name", _string("name"), "unnamed")
     description = top.get("description", _string("description"), "")
@@ -191,7 +204,7 @@ def parse_scenario(text: str, origin: str = "text") -> Scenario:
     return Scenario(
         name=str(name), duration_ms=duration, seed=int(seed), pump=pump, catheter=catheter, drug=drug,
         prescription=rx, visits=visits, priming_bolus=priming, description=str(description),
-        trace_interval_ms=trace, source=text,
+        trace_interval_ms=trace, source=source,
     )
 
 
