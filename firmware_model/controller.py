@@ -202,8 +202,12 @@ class PumpController:
         prog = self._program
         if prog is None or self._therapy is None:
             return 0
-        th = self._therapy
-        return round_div(prog.rate_pl_per_day * th.conc_ng_per_ml, PL_PER_ML)
+        return round_div(prog.rate_at(self._now) * self._therapy.conc_ng_per_ml, PL_PER_ML)
+
+    @property
+    def conc_ng_per_ml(self) -> int:
+        """Concentration the controller believes it is delivering (the old one during a bridge)."""
+        return self._therapy_or_raise().conc_ng_per_ml
 
     @property
     def predicted_low_alarm_ms(self) -> int | None:
@@ -230,7 +234,7 @@ class PumpController:
         prog = self._program
         if prog is None or prog.strokes == 0:
             return
-        credit = prog.credit0 + prog.rate_pl_per_day * (now_ms - prog.start_ms) - delta * self._cost
+        credit = prog.credit_at(now_ms) - delta * self._cost
         # A stall would leave owed strokes; never deliver them as a burst.
         self._credit = min(max(credit, 0), self._cost - 1)
 
@@ -417,30 +421,56 @@ class PumpController:
         return min(limits) if limits else None
 
     def _schedule(self, now_ms: int) -> int:
-        """Program the motor up to the next decision and set the RTC wake-up."""
+        """Program the motor up to the next decision and set the RTC wake-up.
+
+        The controller wakes for things it must act on (a tone, a bolus edge it
+        logs, a stroke-counted limit, the daily housekeeping bound). Rate
+        changes in between, such as flex-dosing steps, go into the stroke
+        timer's rate table instead of costing a wake-up each.
+        """
         cfg = self._cfg
-        rate, t_wake = self._rate_now(now_ms)
-        t_wake = min(t_wake, now_ms + cfg.max_sleep_ms)
+        rate, t_change = self._rate_now(now_ms)
+        t_wake = now_ms + cfg.max_sleep_ms
+        if self._wake_on_rate_change():
+            t_wake = min(t_wake, t_change)
         for due in self._alarms.values():
             t_wake = min(t_wake, due)
+        # Rate table from now to the wake-up, and the credit it accrues.
+        later: list[tuple[int, int]] = []
+        credit = self._credit + rate * (min(t_change, t_wake) - now_ms)
+        last, t = rate, t_change
+        while t < t_wake:
+            r, nxt = self._rate_now(t)
+            nxt = min(nxt, t_wake)
+            if r != last:
+                later.append((t, r))
+                last = r
+            credit += r * (nxt - t)
+            t = nxt
         motor = self._hal.motor
-        if rate == 0:
+        if rate == 0 and not later:
             motor.stop()
             self._program = None
             self._credit = 0
         else:
-            c = self._credit
-            n = (c + rate * (t_wake - now_ms)) // self._cost
+            n = credit // self._cost
             limit = self._stroke_limit()
+            program = MotorProgram(now_ms, n, rate, self._cost, self._credit, tuple(later))
             if limit is not None and limit <= n:
                 # Wake exactly at the stroke that reaches the limit (REQ-ALM-001:
                 # the alarm sounds within one stroke of the threshold).
-                n = limit
-                t_wake = now_ms + ceil_div(limit * self._cost - c, rate)
-            self._program = MotorProgram(now_ms, n, rate, self._cost, c)
-            motor.run(self._program)
+                program = MotorProgram(now_ms, limit, rate, self._cost, self._credit, tuple(later))
+                t_wake = program.stroke_time_ms(limit)
+            self._program = program
+            motor.run(program)
         self._hal.rtc.set_wakeup(t_wake)
         return t_wake
+
+    def _wake_on_rate_change(self) -> bool:
+        """Bolus edges are logged, so they need a wake-up; other rate changes do not."""
+        if self._stopped or self._prime_left or self._therapy is None:
+            return False
+        return self._therapy.rx.mode in (PrescriptionMode.PERIODIC_BOLUS, PrescriptionMode.SINGLE_BOLUS)
 
     # ------------------------------------------------------------ prediction
 

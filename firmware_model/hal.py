@@ -14,7 +14,8 @@ message arrives.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from ._units import ceil_div
@@ -23,16 +24,20 @@ from .tones import TonePattern
 
 @dataclass(frozen=True, slots=True)
 class MotorProgram:
-    """A batch of strokes for the stroke timer.
+    """A batch of strokes for the stroke timer, with a small rate table.
 
-    The timer accrues *rate_pl_per_day* credit units every millisecond starting
-    at *start_ms* with *credit0* units already accrued; a stroke fires each time
-    the credit reaches *stroke_cost* (stroke volume in pL times ms per day), and
-    the cost is then taken off. Stroke ``k`` (1-based) therefore fires at::
+    From *start_ms* the timer accrues credit at *rate_pl_per_day* units per
+    millisecond, then at each rate of *later* from its start time on (a
+    time-of-day dosing step is a new row, not a new wake-up). *credit0* units
+    are already accrued at the start. A stroke fires each time the credit
+    reaches *stroke_cost* (stroke volume in pL times ms per day) and the cost
+    is taken off. With ``C(t)`` the credit accrued by *t*, stroke ``k``
+    (1-based) fires at the first millisecond with ``C(t) >= k * stroke_cost``;
+    for a single rate that is::
 
         start_ms + ceil((k * stroke_cost - credit0) / rate_pl_per_day)
 
-    which is exact integer arithmetic with no accumulated rounding, whatever
+    This is exact integer arithmetic with no accumulated rounding, whatever
     the rate (a Bresenham / DDA timer, portable to C with 64-bit integers as
     long as a program spans at most a day, see ``PumpConfig.max_sleep_ms``).
     The timer stops after *strokes* strokes.
@@ -43,27 +48,66 @@ class MotorProgram:
     rate_pl_per_day: int
     stroke_cost: int
     credit0: int
+    #: Later rows of the rate table: (from_ms, rate_pl_per_day), times increasing.
+    later: tuple[tuple[int, int], ...] = ()
+    _starts: tuple[int, ...] = field(init=False, repr=False, compare=False)
+    _rates: tuple[int, ...] = field(init=False, repr=False, compare=False)
+    _credits: tuple[int, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.strokes < 0:
             raise ValueError(f"strokes must be >= 0, got {self.strokes}")
-        if self.strokes and self.rate_pl_per_day <= 0:
-            raise ValueError(f"rate_pl_per_day must be > 0, got {self.rate_pl_per_day}")
         if self.stroke_cost <= 0:
             raise ValueError(f"stroke_cost must be > 0, got {self.stroke_cost}")
         if not 0 <= self.credit0 < self.stroke_cost:
             raise ValueError(f"credit0 must be in [0, stroke_cost), got {self.credit0}")
+        starts = [self.start_ms]
+        rates = [self.rate_pl_per_day]
+        for t, r in self.later:
+            if t <= starts[-1]:
+                raise ValueError(f"rate table times must increase, got {t} after {starts[-1]}")
+            starts.append(t)
+            rates.append(r)
+        if min(rates) < 0:
+            raise ValueError(f"rates must be >= 0 pL/day, got {min(rates)}")
+        if self.strokes and max(rates) == 0:
+            raise ValueError("a program with strokes needs a rate > 0")
+        credits = [self.credit0]
+        for i in range(1, len(starts)):
+            credits.append(credits[-1] + rates[i - 1] * (starts[i] - starts[i - 1]))
+        object.__setattr__(self, "_starts", tuple(starts))
+        object.__setattr__(self, "_rates", tuple(rates))
+        object.__setattr__(self, "_credits", tuple(credits))
+
+    def _row(self, t_ms: int) -> int:
+        return bisect_right(self._starts, t_ms) - 1
+
+    def rate_at(self, t_ms: int) -> int:
+        """Timer rate at *t_ms* (pL/day); the first row's before the start."""
+        return self._rates[max(self._row(t_ms), 0)]
+
+    def credit_at(self, t_ms: int) -> int:
+        """Credit accrued by *t_ms* (credit0 included, strokes not deducted)."""
+        if t_ms <= self.start_ms:
+            return self.credit0
+        i = self._row(t_ms)
+        return self._credits[i] + self._rates[i] * (t_ms - self._starts[i])
 
     def stroke_time_ms(self, k: int) -> int:
         """Time of stroke *k* (1-based, k <= strokes)."""
-        return self.start_ms + ceil_div(k * self.stroke_cost - self.credit0, self.rate_pl_per_day)
+        need = k * self.stroke_cost
+        # Last row that starts with less credit than needed holds stroke k.
+        i = bisect_left(self._credits, need) - 1
+        if i < 0 or self._rates[i] == 0:
+            raise ValueError(f"stroke {k} never fires under this program")
+        return self._starts[i] + ceil_div(need - self._credits[i], self._rates[i])
 
     def strokes_by(self, t_ms: int) -> int:
         """How many strokes of this program have fired at or before *t_ms*."""
         if self.strokes == 0 or t_ms < self.start_ms:
             return 0
-        fired = (self.credit0 + self.rate_pl_per_day * (t_ms - self.start_ms)) // self.stroke_cost
-        return min(fired, self.strokes)
+        fired = self.credit_at(t_ms) // self.stroke_cost
+        return fired if fired < self.strokes else self.strokes
 
     @property
     def end_ms(self) -> int:

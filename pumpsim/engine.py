@@ -233,7 +233,7 @@ class Simulation:
         self._tones = 0
         self._refill_outcome: RefillOutcome | None = None
         self._visit_count = 0
-        self._prescribed_ng_ms_per_day = 0
+        self._prescribed = 0  # pL x ms/day x ng/mL
         # The catheter starts full: of drug if primed, else of drug-free fluid.
         self._filled_nl = float(p.fill_nl) + dead_nl
         self._filled_ng = float(p.fill_nl) * conc_nl + (dead_nl * conc_nl if cath.primed else 0.0)
@@ -241,7 +241,10 @@ class Simulation:
         self._overflow_nl = self._overflow_ng = 0.0
         self._current_conc = drug.conc_ng_per_ml
         # Trace buffer: parallel lists, evaluated in batches.
-        self._rows: tuple[list[int], ...] = ([], [], [], [], [], [], [])
+        # Columns: t, stroke count, timer rate, then the per-wake state
+        # (epoch index, estimate base pL, estimate base count, believed
+        # concentration, alarm bits).
+        self._rows: tuple[list[int], ...] = ([], [], [], [], [], [], [], [])
         self._row_state: tuple[int, int, int, int, int] = (0, 0, 0, 0, 0)
         # With trace=False no grid rows are taken (sweeps); event rows still are not kept.
         self._next_grid = scenario.trace_interval_ms if trace else 1 << 62
@@ -302,7 +305,9 @@ class Simulation:
                             target = prog.stroke_time_ms(kd - motor.base)
             if target >= self._next_grid:
                 self._grid(target)
-            self._prescribed_ng_ms_per_day += self._row_state[3] * (target - now)
+            if prog is not None and target > now:
+                # Credit accrued is the programmed volume (pL x ms/day); x conc -> dose.
+                self._prescribed += (prog.credit_at(target) - prog.credit_at(now)) * self._row_state[3]
             if target > now:
                 yield env.timeout(target - now)
             self._now = self._clock.now_ms = now = target
@@ -338,7 +343,7 @@ class Simulation:
         bits = 0
         for a in fw.active_alarms:
             bits |= 1 << (int(a) - 1)
-        self._row_state = (len(self.reservoir.epochs) - 1, est_base, count_base, fw.dose_rate_ng_per_day(), bits)
+        self._row_state = (len(self.reservoir.epochs) - 1, est_base, count_base, fw.conc_ng_per_ml, bits)
         if self._n_events > n_before:
             self._event_row(now)
 
@@ -467,24 +472,24 @@ class Simulation:
         motor = self.hal.motor
         step = self.scenario.trace_interval_ms
         g = self._next_grid
-        t_col, k_col = self._rows[0], self._rows[1]
+        t_col, k_col, r_col = self._rows[0], self._rows[1], self._rows[2]
         prog = motor.program
         base = motor.base
-        if prog is None or prog.strokes == 0:
+        if prog is None:
             while g <= target:
                 t_col.append(g)
                 k_col.append(base)
+                r_col.append(0)
                 g += step
         else:
-            # strokes_by() inlined: this loop runs for every trace row.
-            start, rate, cost, c0, n = prog.start_ms, prog.rate_pl_per_day, prog.stroke_cost, prog.credit0, prog.strokes
+            strokes_by, rate_at = prog.strokes_by, prog.rate_at
             while g <= target:
                 t_col.append(g)
-                fired = (c0 + rate * (g - start)) // cost if g >= start else 0
-                k_col.append(base + (fired if fired < n else n))
+                k_col.append(base + strokes_by(g))
+                r_col.append(rate_at(g))
                 g += step
-        n = len(t_col) - len(self._rows[2])
-        for col, val in zip(self._rows[2:], self._row_state, strict=True):
+        n = len(t_col) - len(self._rows[3])
+        for col, val in zip(self._rows[3:], self._row_state, strict=True):
             col.extend([val] * n)
         self._next_grid = g
         if len(t_col) >= FLUSH_ROWS:
@@ -498,9 +503,11 @@ class Simulation:
             # Replace a grid row at the same instant: the state after the event wins.
             for col in rows:
                 col.pop()
+        prog = self.hal.motor.program
         rows[0].append(now)
         rows[1].append(self.hal.motor.stroke_count())
-        for col, val in zip(rows[2:], self._row_state, strict=True):
+        rows[2].append(0 if prog is None else prog.rate_at(now))
+        for col, val in zip(rows[3:], self._row_state, strict=True):
             col.append(val)
 
     def _flush(self) -> None:
@@ -512,8 +519,8 @@ class Simulation:
         self.sink.rows(cols)
         self.stream.release_before(min(self.hal.motor.stroke_count(), self.reservoir.epoch.k0))
 
-    def _evaluate(self, t: np.ndarray, k: np.ndarray, ep: np.ndarray, est_base: np.ndarray,
-                  count_base: np.ndarray, dose: np.ndarray, bits: np.ndarray) -> dict[str, np.ndarray]:
+    def _evaluate(self, t: np.ndarray, k: np.ndarray, rate: np.ndarray, ep: np.ndarray, est_base: np.ndarray,
+                  count_base: np.ndarray, conc: np.ndarray, bits: np.ndarray) -> dict[str, np.ndarray]:
         """Physical values at stroke counts *k* (vectorised; the one place they are computed)."""
         epochs = self.reservoir.epochs
         p0 = np.array([e.p0 for e in epochs])[ep]
@@ -531,7 +538,8 @@ class Simulation:
             "delivered_ml": x / NL_PER_ML,
             "delivered_mg": self.catheter.delivered_mass(x) / _NG_PER_MG,
             "catheter_tip_mg_per_ml": tip,
-            "dose_rate_mg_per_day": dose / _NG_PER_MG,
+            # pL/day x ng/mL / 1e9 pL/mL = ng/day; then mg/day
+            "dose_rate_mg_per_day": rate.astype(np.float64) * conc / 1e9 / _NG_PER_MG,
             "alarm_low_reservoir": bits & 1,
             "alarm_empty_reservoir": (bits >> 1) & 1,
         }
@@ -569,7 +577,7 @@ class Simulation:
             "pumped_ml": _ml(x),
             "delivered_ml": _ml(x),
             "delivered_mg": delivered_ng / _NG_PER_MG,
-            "prescribed_mg": self._prescribed_ng_ms_per_day / MS_PER_DAY / _NG_PER_MG,
+            "prescribed_mg": self._prescribed / (MS_PER_DAY * 10**9) / _NG_PER_MG,
             "reservoir_actual_ml": _ml(reservoir_nl),
             "reservoir_estimated_ml": _ml(self.firmware.reservoir_estimate_nl(k)),
             "catheter_content_mg": content_ng / _NG_PER_MG,

@@ -171,16 +171,30 @@ def test_periodic_bolus_adds_to_basal() -> None:
     assert len(_codes(ctl, EventCode.BOLUS_START)) == 5  # 00:00, 06:00, 12:00, 18:00, 24:00
 
 
-def test_flex_rate_follows_time_of_day() -> None:
-    """Flex steps switch the motor rate at their start times."""
+def test_flex_steps_go_into_the_stroke_timer_rate_table() -> None:
+    """Flex steps change the motor rate at their start times without a wake-up of their own."""
     rx = Prescription(PrescriptionMode.FLEX, steps=(FlexStep(0, 240_000), FlexStep(12 * MS_PER_H, 480_000)))
     ctl, hal = _ctl(rx)
-    run_until(ctl, hal, 12 * MS_PER_H - 1)
-    assert hal.motor.program is not None and hal.motor.program.rate_pl_per_day == 480_000_000
-    run_until(ctl, hal, 12 * MS_PER_H, booted=True)
-    assert hal.motor.program is not None and hal.motor.program.rate_pl_per_day == 960_000_000
+    nxt = ctl.boot(0)
+    assert nxt == MS_PER_DAY  # only the daily housekeeping wake-up
+    prog = hal.motor.program
+    assert prog is not None
+    assert prog.rate_at(12 * MS_PER_H - 1) == 480_000_000 and prog.rate_at(12 * MS_PER_H) == 960_000_000
+    assert prog.stroke_time_ms(960) == 12 * MS_PER_H  # 0.48 mL by noon
+    assert prog.stroke_time_ms(961) == 12 * MS_PER_H + 22_500  # then one every 22.5 s
     run_until(ctl, hal, MS_PER_DAY, booted=True)
-    assert hal.motor.stroke_count() == pytest.approx(960 + 1920, abs=1)
+    assert hal.motor.stroke_count() == 960 + 1920
+
+
+def test_motor_program_rate_table_round_trip() -> None:
+    """strokes_by and stroke_time_ms are inverse over a table with a zero-rate row."""
+    p = MotorProgram(0, 50, 1_000, 10_000, 5_000, ((20, 0), (40, 3_000)))
+    for k in range(1, 51):
+        t = p.stroke_time_ms(k)
+        assert p.strokes_by(t) >= k and p.strokes_by(t - 1) < k
+    assert p.credit_at(30) == 5_000 + 20 * 1_000
+    with pytest.raises(ValueError, match="increase"):
+        MotorProgram(0, 1, 1, 10, 0, ((0, 5),))
 
 
 def test_construction_rejects_bad_setup() -> None:
