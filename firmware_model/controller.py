@@ -348,7 +348,8 @@ class PumpController:
             self._log.append(now_ms, EventCode.BOLUS_END, BolusKind.PRIMING, cfg.dead_volume_nl)
 
     def _estimate_pl(self) -> int:
-        count = self._hal.motor.stroke_count()
+        # The counter cannot move during a wake-up: the last read is current.
+        count = self._last_count
         return self._est_base_pl - (count - self._count_base) * self._cfg.stroke_volume_pl
 
     def _update_alarms(self, now_ms: int) -> None:
@@ -455,12 +456,13 @@ class PumpController:
         else:
             n = credit // self._cost
             limit = self._stroke_limit()
-            program = MotorProgram(now_ms, n, rate, self._cost, self._credit, tuple(later))
-            if limit is not None and limit <= n:
+            limited = limit is not None and limit <= n
+            program = MotorProgram(now_ms, limit if limited and limit is not None else n, rate, self._cost,
+                                   self._credit, tuple(later))
+            if limited:
                 # Wake exactly at the stroke that reaches the limit (REQ-ALM-001:
                 # the alarm sounds within one stroke of the threshold).
-                program = MotorProgram(now_ms, limit, rate, self._cost, self._credit, tuple(later))
-                t_wake = program.stroke_time_ms(limit)
+                t_wake = program.stroke_time_ms(program.strokes)
             self._program = program
             motor.run(program)
         self._hal.rtc.set_wakeup(t_wake)

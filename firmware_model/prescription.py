@@ -15,6 +15,7 @@ Time of day is counted from the simulation epoch, which is midnight.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from enum import IntEnum
 
@@ -243,9 +244,7 @@ class Therapy:
             tod = t_ms % MS_PER_DAY
             day0 = t_ms - tod
             starts = self._step_starts
-            i = len(starts) - 1
-            while starts[i] > tod:
-                i -= 1
+            i = bisect_right(starts, tod) - 1
             nxt = day0 + (starts[i + 1] if i + 1 < len(starts) else MS_PER_DAY)
             return self._step_rates[i], nxt
         if m is PrescriptionMode.SINGLE_BOLUS:

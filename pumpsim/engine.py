@@ -526,7 +526,8 @@ class Simulation:
         p0 = np.array([e.p0 for e in epochs])[ep]
         v0 = np.array([e.v0 for e in epochs])[ep]
         x0 = np.array([e.x0 for e in epochs])[ep]
-        pumped_in = np.minimum(self.stream.cum_many(k) - p0, v0)
+        cum = self.stream.cum_many(k)
+        pumped_in = np.where(cum >= p0 + v0, v0, np.minimum(cum - p0, v0))
         x = x0 + pumped_in
         est_nl = (est_base - (k - count_base) * self._stroke_pl) // 1000
         tip = np.array([self.catheter.tip_conc(float(xi)) for xi in x]) if len(x) < 64 else self._tip_many(x)
@@ -556,8 +557,7 @@ class Simulation:
         now = self._now
         k = self.hal.motor.stroke_count()
         e = self.reservoir.epoch
-        arr = np.array([k], dtype=np.int64)
-        pumped_in = float(np.minimum(self.stream.cum_many(arr) - e.p0, e.v0)[0])
+        pumped_in = self.reservoir.pumped_in_epoch(k)
         x = e.x0 + pumped_in
         delivered_ng = float(self.catheter.delivered_mass(np.array([x]))[0])
         content_ng = float(self.catheter.content_mass(np.array([x]))[0])

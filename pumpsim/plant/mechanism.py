@@ -53,13 +53,16 @@ class StrokeStream:
 
     def _chunk(self, j: int) -> np.ndarray:
         while self._next_chunk <= j:
+            # In place, one buffer: this loop is most of the cost of a bulk run.
             if self.cv > 0:
-                vols = self.mean_nl * (1.0 + self.cv * self._rng.standard_normal(CHUNK))
+                vols = self._rng.standard_normal(CHUNK)
+                vols *= self.mean_nl * self.cv
+                vols += self.mean_nl
                 np.maximum(vols, 0.0, out=vols)
             else:
                 vols = np.full(CHUNK, self.mean_nl)
-            cum = np.cumsum(vols)
-            cum += self._carry
+            vols[0] += self._carry
+            cum = np.cumsum(vols, out=vols)
             self._carry = float(cum[-1])
             self._chunks[self._next_chunk] = cum
             self._next_chunk += 1
@@ -90,21 +93,21 @@ class StrokeStream:
         out[pos] = vals
         return out
 
-    def first_reaching(self, k_from: int, k_to: int, base: float, amount: float) -> int | None:
-        """Smallest k in (k_from, k_to] with ``cum_nl(k) - base >= amount``, or None.
+    def first_reaching(self, k_from: int, k_to: int, level: float) -> int | None:
+        """Smallest k in (k_from, k_to] with ``cum_nl(k) >= level``, or None.
 
-        The comparison is written exactly as :meth:`Reservoir.pumped_in_epoch`
-        computes it, so a bulk search and a stroke-by-stroke check agree to the
-        last bit.
+        Totals never decrease (stroke volumes are clipped at zero), so this is
+        a binary search per chunk. The comparison is the one
+        :meth:`Reservoir.is_dry_at` makes stroke by stroke, so bulk and exact
+        runs agree to the last bit.
         """
         k = k_from + 1
         while k <= k_to:
             j, i = divmod(k - 1, CHUNK)
             cum = self._chunk(j)
             stop = min(CHUNK, i + (k_to - k) + 1)
-            hit = np.flatnonzero((cum[i:stop] - base) >= amount)
-            if hit.size:
-                return k + int(hit[0])
+            if cum[stop - 1] >= level:
+                return k + int(np.searchsorted(cum[i:stop], level, side="left"))
             k += stop - i
         return None
 

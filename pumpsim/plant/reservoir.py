@@ -29,6 +29,11 @@ class Epoch:
     conc_ng_per_nl: float
     x0: float
 
+    @property
+    def dry_level(self) -> float:
+        """Stream total at which this epoch's reservoir is empty (p0 + v0)."""
+        return self.p0 + self.v0
+
 
 @dataclass(frozen=True, slots=True)
 class RefillOutcome:
@@ -60,9 +65,15 @@ class Reservoir:
         self._dry_k: int | None = None if fill_nl > 0 else 0
 
     def pumped_in_epoch(self, k: int) -> float:
-        """Volume that left the reservoir between the last refill and stroke count *k*."""
+        """Volume that left the reservoir between the last refill and stroke count *k*.
+
+        Exactly v0 once the reservoir is dry (the dry test is ``total >=
+        p0 + v0``; see :meth:`is_dry_at`), so a dry reservoir reads 0, not a
+        rounding residue.
+        """
         e = self.epoch
-        return min(self._stream.cum_nl(k) - e.p0, e.v0)
+        cum = self._stream.cum_nl(k)
+        return e.v0 if cum >= e.dry_level else min(cum - e.p0, e.v0)
 
     def volume_at(self, k: int) -> float:
         """Actual volume in the reservoir at stroke count *k* (>= the epoch start)."""
@@ -81,15 +92,14 @@ class Reservoir:
         if self._dry_k is None and k_to > self._scanned_k:
             e = self.epoch
             hi = max(k_to, self._scanned_k + self.SCAN_AHEAD)
-            self._dry_k = self._stream.first_reaching(self._scanned_k, hi, e.p0, e.v0)
+            self._dry_k = self._stream.first_reaching(self._scanned_k, hi, e.dry_level)
             self._scanned_k = hi
         d = self._dry_k
         return d if d is not None and k_from < d <= k_to else None
 
     def is_dry_at(self, k: int) -> bool:
         """True if the reservoir is empty at stroke count *k* (checked stroke by stroke in exact mode)."""
-        e = self.epoch
-        return self._stream.cum_nl(k) - e.p0 >= e.v0
+        return self._stream.cum_nl(k) >= self.epoch.dry_level
 
     def refill(
         self,

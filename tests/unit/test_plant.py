@@ -36,12 +36,12 @@ def test_first_reaching_matches_a_linear_scan() -> None:
     s = _stream(cv=0.2, seed=3)
     base = s.cum_nl(500)
     target = 250.0 * 70_000
-    found = s.first_reaching(500, 200_000, base, target)
+    found = s.first_reaching(500, 200_000, base + target)
     k = 501
-    while s.cum_nl(k) - base < target:
+    while s.cum_nl(k) < base + target:
         k += 1
     assert found == k
-    assert s.first_reaching(500, k - 1, base, target) is None
+    assert s.first_reaching(500, k - 1, base + target) is None
 
 
 def test_release_drops_old_chunks() -> None:
