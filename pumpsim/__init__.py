@@ -14,22 +14,13 @@ Layering: ``scenario`` and ``plant`` depend only on ``firmware_model``;
 
 from __future__ import annotations
 
-from .engine import Simulation as Simulation
-from .engine import simulate as simulate
+from .engine import Simulation as Simulation, simulate as simulate
 from .results import (
     TRACE_COLUMNS as TRACE_COLUMNS,
-)
-from .results import (
     DirectorySink as DirectorySink,
-)
-from .results import (
     MemorySink as MemorySink,
-)
-from .results import (
     SimulationResult as SimulationResult,
 )
-from .scenario import Scenario as Scenario
-from .scenario import ScenarioError as ScenarioError
-from .scenario import load_scenario as load_scenario
+from .scenario import Scenario as Scenario, ScenarioError as ScenarioError, load_scenario as load_scenario
 
 __version__ = "0.1.0"
