@@ -61,6 +61,13 @@ class MotorProgram:
             raise ValueError(f"stroke_cost must be > 0, got {self.stroke_cost}")
         if not 0 <= self.credit0 < self.stroke_cost:
             raise ValueError(f"credit0 must be in [0, stroke_cost), got {self.credit0}")
+        if not self.later:  # single rate: the common case, kept cheap
+            if self.rate_pl_per_day < 0 or (self.strokes and self.rate_pl_per_day == 0):
+                raise ValueError(f"rate_pl_per_day must be > 0 with strokes, got {self.rate_pl_per_day}")
+            object.__setattr__(self, "_starts", (self.start_ms,))
+            object.__setattr__(self, "_rates", (self.rate_pl_per_day,))
+            object.__setattr__(self, "_credits", (self.credit0,))
+            return
         starts = [self.start_ms]
         rates = [self.rate_pl_per_day]
         for t, r in self.later:
@@ -84,12 +91,16 @@ class MotorProgram:
 
     def rate_at(self, t_ms: int) -> int:
         """Timer rate at *t_ms* (pL/day); the first row's before the start."""
+        if not self.later:
+            return self.rate_pl_per_day
         return self._rates[max(self._row(t_ms), 0)]
 
     def credit_at(self, t_ms: int) -> int:
         """Credit accrued by *t_ms* (credit0 included, strokes not deducted)."""
         if t_ms <= self.start_ms:
             return self.credit0
+        if not self.later:  # the common single-rate program
+            return self.credit0 + self.rate_pl_per_day * (t_ms - self.start_ms)
         i = self._row(t_ms)
         return self._credits[i] + self._rates[i] * (t_ms - self._starts[i])
 

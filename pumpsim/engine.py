@@ -87,18 +87,28 @@ class EngineMotor:
         #: Stroke count when the current program started.
         self.base = 0
         self.stall = False
+        # The count at the current instant is asked for several times per
+        # step; it changes only when the clock or the program does.
+        self._memo_t = -1
+        self._memo_count = 0
 
     def run(self, program: MotorProgram) -> None:
         self.base = self.stroke_count()
         self.program = program
+        self._memo_t = -1
 
     def stop(self) -> None:
         self.base = self.stroke_count()
         self.program = None
+        self._memo_t = -1
 
     def stroke_count(self) -> int:
-        p = self.program
-        return self.base if p is None else self.base + p.strokes_by(self._clock.now_ms)
+        t = self._clock.now_ms
+        if t != self._memo_t:
+            p = self.program
+            self._memo_count = self.base if p is None else self.base + p.strokes_by(t)
+            self._memo_t = t
+        return self._memo_count
 
     def count_at(self, t_ms: int) -> int:
         """Stroke count at a later *t_ms* under the current program."""
@@ -234,6 +244,7 @@ class Simulation:
         self._refill_outcome: RefillOutcome | None = None
         self._visit_count = 0
         self._prescribed = 0  # pL x ms/day x ng/mL
+        self._credit_mark = 0  # timer credit already counted into _prescribed
         # The catheter starts full: of drug if primed, else of drug-free fluid.
         self._filled_nl = float(p.fill_nl) + dead_nl
         self._filled_ng = float(p.fill_nl) * conc_nl + (dead_nl * conc_nl if cath.primed else 0.0)
@@ -287,58 +298,56 @@ class Simulation:
             t_fw = fw.on_wake(0)
         self._after_wake(0)
         exact = self.exact
+        reservoir = self.reservoir
         while True:
             now = self._now
             target = min(t_fw, visits[vi].at_ms if vi < nv else t_end, t_end)
             prog = motor.program
+            k_now = motor.stroke_count()
             if prog is not None:
                 if exact:
-                    j = motor.stroke_count() - motor.base + 1
+                    j = k_now - motor.base + 1
                     if j <= prog.strokes:
                         target = min(target, prog.stroke_time_ms(j))
                 elif not self._dry:
-                    k_now = motor.stroke_count()
                     k_t = motor.count_at(target)
                     if k_t > k_now:
-                        kd = self.reservoir.dry_stroke(k_now, k_t)
+                        kd = reservoir.dry_stroke(k_now, k_t)
                         if kd is not None:
                             target = prog.stroke_time_ms(kd - motor.base)
             if target >= self._next_grid:
                 self._grid(target)
             if prog is not None and target > now:
                 # Credit accrued is the programmed volume (pL x ms/day); x conc -> dose.
-                self._prescribed += (prog.credit_at(target) - prog.credit_at(now)) * self._row_state[3]
+                mark = prog.credit_at(target)
+                self._prescribed += (mark - self._credit_mark) * self._row_state[3]
+                self._credit_mark = mark
             if target > now:
                 yield env.timeout(target - now)
             self._now = self._clock.now_ms = now = target
             n_before = self._n_events
-            if not self._dry and (
-                self.reservoir.is_dry_at(motor.stroke_count())
-                if exact
-                else self.reservoir.dry_stroke(-1, motor.stroke_count()) is not None
-            ):
-                self._on_dry(now)
+            if not self._dry:
+                k = motor.stroke_count()
+                if reservoir.is_dry_at(k) if exact else reservoir.dry_stroke(-1, k) is not None:
+                    self._on_dry(now)
             while vi < nv and visits[vi].at_ms <= now:
                 self._visit(visits[vi], now)
                 vi += 1
                 t_fw = now  # a telemetry session wakes the controller
-            if now >= t_end:
-                if t_fw <= now:
-                    t_fw = fw.on_wake(now)
-                    self._after_wake(now)
-                elif self._n_events > n_before:
-                    self._event_row(now)
-                return
             if t_fw <= now:
                 t_fw = fw.on_wake(now)
                 self._after_wake(now)
             elif self._n_events > n_before:
                 self._event_row(now)
+            if now >= t_end:
+                return
 
     def _after_wake(self, now: int) -> None:
         n_before = self._n_events
         self._drain(now)
         fw = self.firmware
+        prog = self.hal.motor.program
+        self._credit_mark = prog.credit_at(now) if prog is not None else 0
         est_base, count_base = fw.estimate_basis()
         bits = 0
         for a in fw.active_alarms:

@@ -1,0 +1,215 @@
+"""Run the pumpsim benchmarks: ``./dev bench`` (or ``python -m benchmarks``).
+
+Prints figures and ratios against baselines measured in the same process on
+the same stroke stream, and writes them to benchmarks/results/latest.json.
+Nothing here asserts a time: machines differ; the ratios are the result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import pumpsim
+from benchmarks.peers import naive_simpy_year, numpy_floor_year, stroke_times
+from pumpsim.scenario import Scenario, parse_toml, scenario_from_data
+
+HERE = Path(__file__).resolve().parent
+
+
+def _median_time(fn: Callable[[], object], repeat: int) -> float:
+    fn()  # warm caches and imports
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def _variant(base: str, **sections: dict[str, Any]) -> Scenario:
+    data = parse_toml(pumpsim.scenario.builtin_text(base))
+    for sec, values in sections.items():
+        if sec == "top":
+            data.update(values)
+        else:
+            table = data.setdefault(sec, {})
+            for k, v in values.items():
+                if v is None:
+                    table.pop(k, None)
+                else:
+                    table[k] = v
+    return scenario_from_data(data)
+
+
+def _fit(x: list[float], y: list[float]) -> tuple[float, float]:
+    """Least-squares y = a + b x."""
+    b, a = np.polyfit(np.asarray(x, float), np.asarray(y, float), 1)
+    return float(a), float(b)
+
+
+def bench_device_year(repeat: int, simpy_repeat: int) -> dict[str, Any]:
+    sc = pumpsim.load_scenario("default")
+    seed = sc.seed
+    ours = _median_time(lambda: pumpsim.simulate(sc, trace=False), repeat)
+    ours_trace = _median_time(lambda: pumpsim.simulate(sc, trace=True), repeat)
+    res = pumpsim.simulate(sc, trace=False)
+    times = stroke_times(sc, sc.duration_ms)
+    floor = _median_time(lambda: numpy_floor_year(sc, seed, times), repeat)
+    naive = _median_time(lambda: naive_simpy_year(sc, seed, times), simpy_repeat)
+    peer = naive_simpy_year(sc, seed, times)
+    return {
+        "scenario": "default",
+        "strokes": res.summary["strokes"],
+        "peer_strokes": peer.strokes,
+        "events": res.summary["events"],
+        "pumpsim_bulk_s": ours,
+        "pumpsim_bulk_with_trace_s": ours_trace,
+        "numpy_floor_s": floor,
+        "naive_simpy_s": naive,
+        "speedup_vs_naive_simpy": naive / ours,
+        "ratio_to_numpy_floor": ours / floor,
+    }
+
+
+def bench_per_stroke(repeat: int) -> dict[str, Any]:
+    """Run time against stroke count at a fixed number of events (stroke volume varied)."""
+    rows = []
+    for stroke_ul in (1.0, 0.5, 0.25, 0.1, 0.05):
+        sc = _variant(
+            "analytic",
+            top={"duration": "365 d"},
+            pump={"stroke_volume": f"{stroke_ul} uL", "stroke_cv": "2 %"},
+            refill_plan={"every": "30 d", "refill": "18 mL"},
+        )
+        t = _median_time(lambda sc=sc: pumpsim.simulate(sc, trace=False), repeat)
+        s = pumpsim.simulate(sc, trace=False).summary
+        rows.append({"stroke_ul": stroke_ul, "strokes": s["strokes"], "events": s["events"], "s": t})
+    a, b = _fit([r["strokes"] for r in rows], [r["s"] for r in rows])
+    return {"rows": rows, "fit_intercept_s": a, "per_stroke_ns": b * 1e9}
+
+
+def bench_per_event(repeat: int) -> dict[str, Any]:
+    """Run time against event count at a fixed number of strokes (bolus interval varied)."""
+    rows = []
+    for interval_h in (24, 12, 6, 3, 1, 0.5):
+        per_day = 24 / interval_h
+        sc = _variant(
+            "analytic",
+            top={"duration": "365 d"},
+            pump={"stroke_cv": "2 %"},
+            prescription={"mode": "periodic_bolus", "rate": None, "dose": "210 mcg/day",
+                          "bolus": f"{40 / per_day:.6g} mcg", "bolus_duration": "20 min",
+                          "bolus_interval": f"{interval_h} h"},
+            refill_plan={"every": "30 d", "refill": "18 mL"},
+        )
+        t = _median_time(lambda sc=sc: pumpsim.simulate(sc, trace=False), repeat)
+        s = pumpsim.simulate(sc, trace=False).summary
+        rows.append({"bolus_interval_h": interval_h, "strokes": s["strokes"], "events": s["events"], "s": t})
+    a, c = _fit([r["events"] for r in rows], [r["s"] for r in rows])
+    return {"rows": rows, "fit_intercept_s": a, "per_event_us": c * 1e6}
+
+
+_RSS_CODE = """
+import resource, sys, pumpsim
+from pathlib import Path
+sc = pumpsim.load_scenario("default")
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+res = pumpsim.simulate(sc, sink=pumpsim.DirectorySink(Path(sys.argv[1])), duration_ms=int(sys.argv[2]) * 86400000)
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(before, after, res.summary["strokes"])
+"""
+
+
+def bench_memory(years: int) -> dict[str, Any]:
+    """Peak RSS of a long default run streaming its trace to disk (fresh process)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        t = time.perf_counter()
+        out = subprocess.run([sys.executable, "-c", _RSS_CODE, str(Path(tmp) / "run"), str(365 * years)],
+                             capture_output=True, text=True, check=True).stdout.split()
+        wall = time.perf_counter() - t
+        size = sum(f.stat().st_size for f in (Path(tmp) / "run").iterdir())
+    before_kb, after_kb, strokes = (int(v) for v in out)
+    return {"years": years, "strokes": strokes, "peak_rss_mb": after_kb / 1024, "import_rss_mb": before_kb / 1024,
+            "wall_s": wall, "output_mb": size / 2**20}
+
+
+def bench_modes(names: list[str]) -> dict[str, Any]:
+    """Bulk vs exact: identical outputs, and how much faster bulk is."""
+    rows = []
+    for name in names:
+        sc = pumpsim.load_scenario(name)
+        t = time.perf_counter()
+        a = pumpsim.simulate(sc)
+        tb = time.perf_counter() - t
+        t = time.perf_counter()
+        b = pumpsim.simulate(sc, exact=True)
+        te = time.perf_counter() - t
+        same = ({k: v for k, v in a.summary.items() if k not in ("wall_s", "exact")}
+                == {k: v for k, v in b.summary.items() if k not in ("wall_s", "exact")}) and a.events == b.events
+        rows.append({"scenario": name, "strokes": a.summary["strokes"], "bulk_s": tb, "exact_s": te, "identical": same})
+    return {"rows": rows}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    ap.add_argument("--quick", action="store_true", help="fewer repeats, 2-year memory run, fewer mode checks")
+    ap.add_argument("--out", type=Path, default=HERE / "results" / "latest.json")
+    args = ap.parse_args(argv)
+    repeat = 3 if args.quick else 9
+    out: dict[str, Any] = {
+        "when": time.strftime("%Y-%m-%d %H:%M:%S"), "python": platform.python_version(),
+        "numpy": np.__version__, "machine": platform.machine(), "cpus": os.cpu_count(),
+    }
+    print("== one device-year, default scenario (flex dosing, refills, alarms)")
+    y = out["device_year"] = bench_device_year(repeat, 1 if args.quick else 3)
+    print(f"  strokes {y['strokes']:,} (peers {y['peer_strokes']:,}), events {y['events']}")
+    print(f"  pumpsim bulk, no trace   {y['pumpsim_bulk_s'] * 1e3:8.1f} ms   (target <= 50 ms)")
+    print(f"  pumpsim bulk, with trace {y['pumpsim_bulk_with_trace_s'] * 1e3:8.1f} ms")
+    print(f"  numpy floor              {y['numpy_floor_s'] * 1e3:8.1f} ms")
+    print(f"  naive SimPy per stroke   {y['naive_simpy_s'] * 1e3:8.1f} ms")
+    print(f"  ratio: speed-up vs naive SimPy {y['speedup_vs_naive_simpy']:.1f}x (target >= 50x); "
+          f"time / numpy floor {y['ratio_to_numpy_floor']:.2f}x (target <= 2x)")
+    print("== run time against stroke count (events fixed)")
+    ps = out["per_stroke"] = bench_per_stroke(repeat)
+    for r in ps["rows"]:
+        print(f"  stroke {r['stroke_ul']:>5} uL  strokes {r['strokes']:>10,}  events {r['events']:>5}  "
+              f"{r['s'] * 1e3:8.2f} ms")
+    print(f"  fit: {ps['fit_intercept_s'] * 1e3:.2f} ms + {ps['per_stroke_ns']:.1f} ns/stroke (target <= 40 ns)")
+    print("== run time against event count (strokes fixed)")
+    pe = out["per_event"] = bench_per_event(repeat)
+    for r in pe["rows"]:
+        print(f"  bolus every {r['bolus_interval_h']:>4} h  strokes {r['strokes']:>8,}  events {r['events']:>6}  "
+              f"{r['s'] * 1e3:8.2f} ms")
+    print(f"  fit: {pe['fit_intercept_s'] * 1e3:.2f} ms + {pe['per_event_us']:.2f} us/event (target <= 15 us)")
+    years = 2 if args.quick else 10
+    print(f"== memory: {years}-year default run, trace streamed to disk, fresh process")
+    m = out["memory"] = bench_memory(years)
+    print(f"  peak RSS {m['peak_rss_mb']:.0f} MB (after imports {m['import_rss_mb']:.0f} MB; target < 200 MB), "
+          f"{m['strokes']:,} strokes, {m['wall_s']:.1f} s, outputs {m['output_mb']:.1f} MB")
+    names = ["analytic", "priming"] if args.quick else pumpsim.scenario.builtin_names()
+    print("== bulk vs exact (identical outputs; exact is one SimPy event per stroke)")
+    md = out["modes"] = bench_modes(names)
+    for r in md["rows"]:
+        print(f"  {r['scenario']:<22} strokes {r['strokes']:>10,}  bulk {r['bulk_s'] * 1e3:8.1f} ms  "
+              f"exact {r['exact_s'] * 1e3:9.1f} ms  identical {r['identical']}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(out, indent=2) + "\n")
+    print(f"\nwritten: {args.out}")
+    return 0 if all(r["identical"] for r in md["rows"]) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
