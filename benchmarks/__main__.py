@@ -122,17 +122,22 @@ def bench_per_event(repeat: int) -> dict[str, Any]:
     return {"rows": rows, "fit_intercept_s": a, "per_event_us": c * 1e6}
 
 
+# Peak RSS is read from /proc/self/status (VmHWM): unlike ru_maxrss, it starts
+# afresh at exec, so the parent's size does not leak into the figure.
 _RSS_CODE = """
-import json, resource, sys, time, pumpsim
+import json, sys, time, pumpsim
 from pathlib import Path
 from pumpsim.scenario import scenario_from_data
+def hwm_kb():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
 sc = scenario_from_data(json.loads(sys.argv[2]))
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+before = hwm_kb()
 t = time.perf_counter()
 res = pumpsim.simulate(sc, sink=pumpsim.DirectorySink(Path(sys.argv[1])))
 wall = time.perf_counter() - t
-after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(before, after, res.summary["strokes"], wall)
+print(before, hwm_kb(), res.summary["strokes"], wall)
 """
 
 
