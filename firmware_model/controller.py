@@ -232,8 +232,11 @@ class PumpController:
             if self._bridge_left:
                 self._bridge_left = max(0, self._bridge_left - delta)
         prog = self._program
-        if prog is None or prog.strokes == 0:
+        if prog is None:
             return
+        # Carry the credit even when the program fired no stroke: at low rates a
+        # wake-up interval can be shorter than a stroke interval, and dropping
+        # the partial stroke each time would under-deliver.
         credit = prog.credit_at(now_ms) - delta * self._cost
         # A stall would leave owed strokes; never deliver them as a burst.
         self._credit = min(max(credit, 0), self._cost - 1)
@@ -501,18 +504,24 @@ class PumpController:
             if k == 0:
                 return t
         th = self._therapy_or_raise()
-        bridge = max(0, self._bridge_left - self._prime_left)
-        if self._next is not None and bridge:
-            b = min(bridge, k)
-            res = _walk(th, t, b * self._cost - credit)
-            if res is None:
-                return None
-            t, credit = res
-            k -= b
-            if k == 0:
-                return t
+        if self._next is not None:
+            bridge = self._bridge_left - self._prime_left
+            t_switch = t
+            if bridge > 0:
+                b = min(bridge, k)
+                res = _walk(th, t, b * self._cost - credit)
+                if res is None:
+                    return None
+                t, credit = res
+                k -= b
+                if k == 0:
+                    return t
+                t_switch = t
+            elif self._prime_left:
+                # The bridge ended inside the priming bolus, at its bridge_left-th stroke.
+                t_switch = now_ms + ceil_div(self._bridge_left * self._cost - self._credit, cfg.max_rate_pl_per_day)
             rx, conc = self._next
-            th = Therapy(rx, conc, t, cfg.min_rate_pl_per_day)
+            th = Therapy(rx, conc, t_switch, cfg.min_rate_pl_per_day)
         res = _walk(th, t, k * self._cost - credit)
         return None if res is None else res[0]
 

@@ -165,6 +165,13 @@ def check_prescription(rx: Prescription, conc_ng_per_ml: int, cfg: PumpConfig) -
                 RejectReason.RATE_TOO_HIGH, name,
                 f"needs {_ml_day(rate)} mL/day, above the pump's maximum rate {_ml_day(hi)} mL/day",
             )
+    if rx.mode is PrescriptionMode.SINGLE_BOLUS and _bolus_rate(rx, conc_ng_per_ml) < lo:
+        # A single bolus replaces the basal rate, so it must not run below the minimum.
+        return Rejection(
+            RejectReason.RATE_TOO_LOW, "bolus",
+            f"bolus over bolus_duration needs {_ml_day(_bolus_rate(rx, conc_ng_per_ml))} mL/day, below the "
+            f"pump's minimum rate {_ml_day(lo)} mL/day: shorten bolus_duration or raise the bolus dose",
+        )
     if rx.mode in (PrescriptionMode.PERIODIC_BOLUS, PrescriptionMode.SINGLE_BOLUS):
         top = _bolus_rate(rx, conc_ng_per_ml) + max((r for _, r in basal), default=0)
         if top > hi:
