@@ -1,7 +1,7 @@
 """Alarm identities, priorities and tone schedules.
 
 Conditions are evaluated by the controller; this module says what each alarm
-sounds like and how often it repeats (REQ-ALM-001..006 in docs/requirements.md).
+sounds like and how often it repeats (REQ-ALM-001..005 in docs/requirements.md).
 """
 
 from __future__ import annotations

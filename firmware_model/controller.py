@@ -291,6 +291,8 @@ class PumpController:
             # REQ-RX-005: keep the old program (old dose at the old
             # concentration) running until the old drug in the dead volume has
             # been delivered, then switch.
+            if self._next is not None:  # a bridge still running is superseded
+                self._log.append(now_ms, EventCode.BOLUS_END, BolusKind.BRIDGE, 0)
             self._next = (new_rx, cmd.conc_ng_per_ml)
             self._bridge_left = ceil_div(cfg.dead_volume_nl * PL_PER_NL, cfg.stroke_volume_pl)
             self._log.append(now_ms, EventCode.BOLUS_START, BolusKind.BRIDGE, cfg.dead_volume_nl)

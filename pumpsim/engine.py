@@ -243,6 +243,7 @@ class Simulation:
         self._tones = 0
         self._refill_outcome: RefillOutcome | None = None
         self._visit_count = 0
+        self._predicted: float | None = None
         self._prescribed = 0  # pL x ms/day x ng/mL
         self._credit_mark = 0  # timer credit already counted into _prescribed
         # The catheter starts full: of drug if primed, else of drug-free fluid.
@@ -594,7 +595,7 @@ class Simulation:
             "dry_t_s": None if self._dry_first is None else _t_s(self._dry_first),
             "dry_count": self._dry_count,
             "dry_total_s": _t_s(dry_total),
-            "predicted_low_reservoir_t_s": getattr(self, "_predicted", None),
+            "predicted_low_reservoir_t_s": self._predicted,
             "tones": self._tones,
             "visits": self._visit_count,
             "events": self._n_events,

@@ -63,6 +63,8 @@ _MISSING = object()
 def _show(value: object) -> str:
     if isinstance(value, str):
         return '"' + value + '"'
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, dict):
         return "{...}"
     return repr(value)
@@ -197,7 +199,7 @@ def scenario_from_data(data: dict[str, Any], source: str = "") -> Scenario:
     priming = rx_t.boolean("priming_bolus", False)
     rx = _prescription(rx_t, drug.conc_ng_per_ml, cfg, extra="priming_bolus")
 
-    visits = _visits(top, duration, pump, drug.conc_ng_per_ml, cfg)
+    visits = _visits(top, duration, pump, drug.conc_ng_per_ml, rx, cfg)
     top.done("name, description, duration, seed, trace_interval, [pump], [catheter], [drug], "
              "[prescription], [[visit]], [refill_plan]")
     _check(len(str(name)) <= 200, "name", name, "at most 200 characters")
@@ -225,7 +227,9 @@ def _pump(t: _Table) -> PumpSpec:
     assert fill is not None
     _check(0 <= fill <= reservoir, t.key("fill"), t.data.get("fill"),
            f"a volume from 0 mL to the reservoir's {_ml(reservoir)}")
-    low = t.get("low_reservoir_alarm", units.volume_nl, min(d.low_reservoir_alarm_nl, reservoir))
+    # 2 mL by default; a reservoir that small gets a tenth of its volume instead.
+    low_default = d.low_reservoir_alarm_nl if reservoir > d.low_reservoir_alarm_nl else reservoir // 10
+    low = t.get("low_reservoir_alarm", units.volume_nl, low_default)
     assert low is not None
     _check(0 <= low < reservoir, t.key("low_reservoir_alarm"), t.data.get("low_reservoir_alarm"),
            f"a volume from 0 mL to below the reservoir's {_ml(reservoir)}")
@@ -288,7 +292,11 @@ def _catheter(t: _Table) -> CatheterSpec:
         _check(0 < per_cm <= 100_000, t.key("volume_per_cm"), t.data.get("volume_per_cm"),
                "0 to 0.1 mL/cm")
         vol = int((length * per_cm).to_integral_value())
-    _check(0 <= vol <= 5 * NL_PER_ML, t.key("volume"), t.data.get("volume"), "a volume from 0 to 5 mL")
+    if "volume" in t.data:
+        _check(0 <= vol <= 5 * NL_PER_ML, t.key("volume"), t.data["volume"], "a volume from 0 to 5 mL")
+    else:
+        _check(vol <= 5 * NL_PER_ML, t.key("length"), t.data.get("length", "90 cm"),
+               f"a length that keeps the catheter volume (length x volume_per_cm = {_ml(vol)}) at most 5 mL")
     t.done("volume, length, volume_per_cm, primed")
     return CatheterSpec(volume_nl=vol, primed=primed)
 
@@ -391,7 +399,7 @@ def _rejection_error(t: _Table, field: str, message: str) -> ScenarioError:
     return ScenarioError(t.key(key), t.data.get(key, "(derived)"), expected)
 
 
-def _visits(top: _Table, duration: int, pump: PumpSpec, conc0: int, cfg: PumpConfig) -> tuple[Visit, ...]:
+def _visits(top: _Table, duration: int, pump: PumpSpec, conc0: int, rx0: Prescription, cfg: PumpConfig) -> tuple[Visit, ...]:
     raw = top.raw("visit")
     visits: list[tuple[Visit, _Table | None]] = []
     if raw is not _MISSING:
@@ -406,11 +414,24 @@ def _visits(top: _Table, duration: int, pump: PumpSpec, conc0: int, cfg: PumpCon
     # Second pass: a visit's prescription needs the concentration in effect then.
     out = []
     conc = conc0
+    rx = rx0
     for v, rx_table in visits:
         if v.conc_ng_per_ml is not None:
             conc = v.conc_ng_per_ml
         if rx_table is not None:
             v = replace(v, prescription=_prescription(rx_table, conc, cfg))
+            assert v.prescription is not None
+            rx = v.prescription
+        elif v.conc_ng_per_ml is not None:
+            # The dose is kept and the rate follows the concentration: that rate
+            # must be deliverable too, or the pump would refuse the refill.
+            rej = check_prescription(rx, conc, cfg)
+            if rej is not None:
+                raise ScenarioError(
+                    f"[{v.origin}] concentration", f"{conc / 1000:g} mcg/mL",
+                    f"a concentration at which the current prescription stays deliverable ({rej.message}); "
+                    "or reprogram the dose in the same visit",
+                )
         out.append(v)
     return tuple(out)
 
@@ -436,7 +457,9 @@ def _visit(t: _Table, duration: int, pump: PumpSpec) -> tuple[Visit, _Table | No
     low = t.get("low_reservoir_alarm", units.volume_nl)
     if low is not None:
         _check(pump.empty_floor_nl <= low < pump.reservoir_nl, t.key("low_reservoir_alarm"),
-               t.data["low_reservoir_alarm"], f"a volume below the reservoir's {_ml(pump.reservoir_nl)}")
+               t.data["low_reservoir_alarm"],
+               f"a volume from the empty floor ({_ml(pump.empty_floor_nl)}) to below the reservoir's "
+               f"{_ml(pump.reservoir_nl)}")
     rx: _Table | None = None
     sub = t.sub("prescription")
     if sub is not None:
@@ -467,6 +490,7 @@ def _plan(t: _Table, duration: int, pump: PumpSpec) -> list[Visit]:
     aspirate = t.boolean("aspirate", True)
     until = t.get("until", units.duration_ms, duration)
     assert until is not None
+    _check(0 < until, t.key("until"), t.data.get("until"), "a time after the start")
     t.done("every, first, refill, aspirate, until")
     out = []
     at = first

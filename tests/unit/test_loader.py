@@ -153,3 +153,25 @@ def test_refill_plan_generates_visits() -> None:
     sc = load_scenario(BASE + '[refill_plan]\nevery = "3 d"\nrefill = "2 mL"\n')
     assert [v.at_ms // 86_400_000 for v in sc.visits] == [3, 6, 9]
     assert pumpsim.simulate(sc).summary["visits"] == 3
+
+
+def test_concentration_change_that_makes_the_kept_dose_undeliverable_is_refused() -> None:
+    """250 mcg/day at 10 mg/mL needs 0.025 mL/day, below the minimum rate: the visit is refused up front."""
+    e = _err(BASE + '[[visit]]\nat = "2 d"\nrefill = "10 mL"\nconcentration = "10000 mcg/mL"\n')
+    assert str(e).startswith('[visit 1] concentration = "10000 mcg/mL"') and "minimum rate" in str(e)
+    ok = load_scenario(BASE + '[[visit]]\nat = "2 d"\nrefill = "10 mL"\nconcentration = "10000 mcg/mL"\n'
+                              'dose = "1000 mcg/day"\n')
+    assert ok.visits[0].prescription is not None
+
+
+def test_small_reservoir_gets_a_valid_default_alarm_and_long_catheters_name_length() -> None:
+    """A 2 mL reservoir defaults to a 0.2 mL alarm; a 3 m catheter is reported against its length."""
+    sc = load_scenario(BASE.replace('reservoir = "20 mL"\nfill = "20 mL"', 'reservoir = "2 mL"\nfill = "2 mL"')
+                       .replace('dose = "250 mcg/day"', 'dose = "25 mcg/day"'))
+    assert sc.pump.low_reservoir_alarm_nl == 200_000
+    e = _err(BASE.replace('volume = "0.234 mL"', 'length = "190 cm"\nvolume_per_cm = "0.05 mL/cm"'))
+    assert str(e).startswith('[catheter] length = "190 cm"')
+    e = _err(BASE + '[[visit]]\nat = "2 d"\nrefill = "1 mL"\naspirate = "no"\n')
+    assert 'aspirate = "no"' in str(e)
+    e = _err(BASE + '[[visit]]\nat = "2 d"\nbridge_bolus = true\n')
+    assert "bridge_bolus = true:" in str(e)
