@@ -9,6 +9,7 @@ from .loader import (
     parse_scenario as parse_scenario,
     parse_toml as parse_toml,
     scenario_from_data as scenario_from_data,
+    with_duration as with_duration,
 )
 from .model import (
     CatheterSpec as CatheterSpec,

@@ -210,6 +210,24 @@ def scenario_from_data(data: dict[str, Any], source: str = "") -> Scenario:
     )
 
 
+def with_duration(sc: Scenario, duration_ms: int) -> Scenario:
+    """*sc* run for *duration_ms* instead of its own duration.
+
+    Shorter: the same scenario, cut off (visits after the end never happen).
+    Longer: the scenario is re-read from its TOML source with the new duration,
+    so a ``[refill_plan]`` keeps refilling to the new end. Raises ScenarioError
+    if *duration_ms* is not within 1 ms .. 30 years.
+    """
+    if not 0 < duration_ms <= MAX_DURATION_MS:
+        raise ScenarioError("duration", f"{duration_ms} ms", "a duration from 1 ms to 30 years")
+    if duration_ms <= sc.duration_ms or not sc.source:
+        return replace(sc, duration_ms=duration_ms)
+    data = parse_toml(sc.source)
+    data["duration"] = f"{duration_ms} ms"
+    longer = scenario_from_data(data, source=sc.source)
+    return replace(longer, seed=sc.seed)
+
+
 def _string(key: str) -> Callable[[object], str]:
     def parse(v: object) -> str:
         if not isinstance(v, str):

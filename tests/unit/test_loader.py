@@ -175,3 +175,18 @@ def test_small_reservoir_gets_a_valid_default_alarm_and_long_catheters_name_leng
     assert 'aspirate = "no"' in str(e)
     e = _err(BASE + '[[visit]]\nat = "2 d"\nbridge_bolus = true\n')
     assert "bridge_bolus = true:" in str(e)
+
+
+def test_with_duration_cuts_or_extends_the_refill_plan() -> None:
+    """A longer run keeps the refill plan going; a shorter one is cut off."""
+    from pumpsim.scenario import with_duration
+
+    sc = load_scenario(BASE + '[refill_plan]\nevery = "3 d"\nrefill = "2 mL"\n')
+    longer = with_duration(sc, 20 * 86_400_000)
+    assert [v.at_ms // 86_400_000 for v in longer.visits] == [3, 6, 9, 12, 15, 18]
+    assert longer.duration_ms == 20 * 86_400_000 and longer.seed == sc.seed
+    shorter = with_duration(sc, 4 * 86_400_000)
+    assert shorter.duration_ms == 4 * 86_400_000 and len(shorter.visits) == 3
+    assert pumpsim.simulate(shorter).summary["visits"] == 1
+    with pytest.raises(ScenarioError):
+        with_duration(sc, 0)
