@@ -417,7 +417,9 @@ def _rejection_error(t: _Table, field: str, message: str) -> ScenarioError:
     return ScenarioError(t.key(key), t.data.get(key, "(derived)"), expected)
 
 
-def _visits(top: _Table, duration: int, pump: PumpSpec, conc0: int, rx0: Prescription, cfg: PumpConfig) -> tuple[Visit, ...]:
+def _visits(
+    top: _Table, duration: int, pump: PumpSpec, conc0: int, rx0: Prescription, cfg: PumpConfig
+) -> tuple[Visit, ...]:
     raw = top.raw("visit")
     visits: list[tuple[Visit, _Table | None]] = []
     if raw is not _MISSING:
@@ -508,7 +510,7 @@ def _plan(t: _Table, duration: int, pump: PumpSpec) -> list[Visit]:
     aspirate = t.boolean("aspirate", True)
     until = t.get("until", units.duration_ms, duration)
     assert until is not None
-    _check(0 < until, t.key("until"), t.data.get("until"), "a time after the start")
+    _check(until > 0, t.key("until"), t.data.get("until"), "a time after the start")
     t.done("every, first, refill, aspirate, until")
     out = []
     at = first
