@@ -1,7 +1,8 @@
 """The ``pumpsim`` command line.
 
-Commands: ``run`` (simulate a scenario and write its outputs), ``scenarios``
-(list or show built-ins), ``validate`` (check a scenario file). User errors
+Commands: ``run`` (simulate a scenario and write its outputs), ``sweep``
+(Monte Carlo over seeds and parameter distributions), ``scenarios`` (list or
+show built-ins), ``validate`` (check a scenario file). User errors
 print one line naming the problem and exit with status 2; an interrupted run
 exits with 130 after writing what it had.
 """
@@ -41,6 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--out", type=Path, metavar="DIR", help="output directory (default: a new folder under runs/)")
     r.add_argument("--exact", action="store_true", help="one SimPy event per stroke (slow; for cross-checks)")
     r.add_argument("--quiet", action="store_true", help="print only the output directory")
+    _sweep_parser(sub)
     s = sub.add_parser("scenarios", help="list built-in scenarios, or show one as TOML")
     s.add_argument("action", nargs="?", choices=["list", "show"], default="list")
     s.add_argument("name", nargs="?", help="the scenario to show")
@@ -56,6 +58,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "run":
             return _run(args)
+        if args.command == "sweep":
+            return _sweep(args)
         if args.command == "scenarios":
             return _scenarios(args)
         if args.command == "validate":
@@ -162,6 +166,91 @@ def format_summary(s: dict[str, Any], events: list[dict[str, Any]], wall_s: floa
     if not s["complete"]:
         lines.append("NOTE: the run did not complete")
     return "\n".join(lines)
+
+
+def _sweep_parser(sub: Any) -> None:
+    w = sub.add_parser(
+        "sweep", help="Monte Carlo: many runs over seeds and parameter distributions, aggregated",
+        description="Run a scenario many times, each run with its own seed and its own samples of the --vary "
+                    "distributions, and aggregate: how often the reservoir ran dry before the next visit, the "
+                    "low-reservoir alarm's margin before it did, and the delivered dose against the prescription.",
+        epilog="DIST is normal(MEAN, SD), uniform(LO, HI), triangular(LO, MODE, HI), lognormal(MEDIAN, GSD) or "
+               "choice(A, B, ...), each argument a quantity in the key's units (GSD a plain number such as 1.1). "
+               "Examples: --vary 'pump.calibration_error=normal(0 %, 3 %)' --vary 'pump.fill=uniform(18 mL, 20 mL)' "
+               "--vary 'visit.at=normal(0 d, 1 d)' (jitters every visit). Outputs: sweep.json, runs.jsonl, "
+               "aggregate.json, aggregate.csv in --out DIR.",
+    )
+    w.add_argument("scenario", nargs="?", default=None,
+                   help=f"a scenario file (.toml) or a built-in name (default: {DEFAULT})")
+    w.add_argument("--runs", type=int, metavar="N", help="number of runs (required unless --resume)")
+    w.add_argument("--vary", action="append", default=None, metavar="KEY=DIST",
+                   help="vary a numeric scenario key, e.g. pump.stroke_cv=uniform(1 %%, 4 %%) (repeatable)")
+    w.add_argument("--seed", type=int, metavar="S", help="base seed (default: the scenario's)")
+    w.add_argument("--days", type=float, metavar="D", help="simulate D days per run instead of the scenario's duration")
+    w.add_argument("--workers", type=int, metavar="W",
+                   help="worker processes (default: one per CPU; 1 runs in-process)")
+    w.add_argument("--scheduler", metavar="ADDRESS", help="run on dask: 'local' starts a LocalCluster of W workers, "
+                                                          "an address (tcp://host:8786) uses a running cluster")
+    w.add_argument("--chunk", type=int, metavar="C", help="runs per task (default: about 1 s of work per task)")
+    w.add_argument("--out", type=Path, metavar="DIR", help="output directory (default: runs/sweep-SCENARIO-TIME)")
+    w.add_argument("--resume", action="store_true",
+                   help="continue the sweep in --out DIR: skip the runs it has, run the rest, aggregate all")
+    w.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from . import sweep
+    from .scenario import parse_scenario
+
+    try:
+        for name in ("runs", "workers", "chunk"):
+            v = getattr(args, name)
+            if v is not None and v < 1:
+                raise UserError(f"--{name} {v}: expected an integer >= 1")
+        if args.resume:
+            if args.out is None:
+                raise UserError("--resume needs --out DIR, the directory of the sweep to continue")
+            cfg = sweep.read_config(args.out)
+            # What is not given again is taken from the sweep; what is given must match it.
+            sc = (_load(args.scenario) if args.scenario is not None
+                  else parse_scenario(cfg["scenario_source"], origin=f"{args.out}/sweep.json"))
+            runs = args.runs if args.runs is not None else cfg["runs"]
+            seed = args.seed if args.seed is not None else cfg["seed"]
+            days = args.days if args.days is not None else cfg["days"]
+            vary = args.vary if args.vary is not None else cfg["vary"]
+            out = args.out
+        else:
+            if args.runs is None:
+                raise UserError("--runs N is required (the number of runs)")
+            sc = _load(args.scenario if args.scenario is not None else DEFAULT)
+            runs, seed, days, vary = args.runs, args.seed, args.days, args.vary or []
+            out = args.out
+        plan = sweep.make_plan(sc, runs, seed=seed, vary=vary, days=days)
+        if out is None:
+            stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+            out = Path("runs") / f"sweep-{sc.name}-{stamp}"
+            n = 1
+            while out.exists():
+                n += 1
+                out = Path("runs") / f"sweep-{sc.name}-{stamp}-{n}"
+        res = sweep.run_sweep(plan, out, resume=args.resume, workers=args.workers, scheduler=args.scheduler,
+                              chunk=args.chunk, progress=not args.no_progress)
+    except sweep.SweepError as e:
+        raise UserError(str(e)) from None
+    except sweep.SweepInterrupted as e:
+        print(f"\npumpsim: sweep interrupted: {e.done} of {e.total} runs are in {e.out_dir}/runs.jsonl; "
+              f"continue with: pumpsim sweep --resume --out {e.out_dir}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except KeyboardInterrupt:
+        print("\npumpsim: sweep interrupted before any run finished", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    print(sweep.format_aggregate(res.aggregate, plan))
+    years = res.aggregate["device_years"]
+    if res.ran:
+        print(f"\n{res.ran} runs in {res.wall_s:.1f} s ({res.ran / res.wall_s:.1f} runs/s) on {res.runner}; "
+              f"{years:.1f} device-years in all")
+    print(f"outputs: {out}/ (sweep.json, runs.jsonl, aggregate.json, aggregate.csv)")
+    return 0
 
 
 def _scenarios(args: argparse.Namespace) -> int:
