@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .scenario import ScenarioError, builtin_names, builtin_text, load_scenario
+from .scenario import ScenarioError, builtin_names, builtin_text, load_scenario, with_duration
 from .scenario.builtin import DEFAULT, builtin_summary
 
 EXIT_USAGE = 2
@@ -93,11 +93,11 @@ def _run(args: argparse.Namespace) -> int:
     from .results import DirectorySink
 
     sc = _load(args.scenario)
-    duration = None
     if args.days is not None:
         if not 0 < args.days <= 30 * 365:
             raise UserError(f"--days {args.days:g}: expected a number of days above 0 and at most 10950 (30 years)")
-        duration = round(args.days * 86_400_000)
+        # Longer than the scenario: its refill plan keeps going; shorter: cut off.
+        sc = with_duration(sc, round(args.days * 86_400_000))
     if args.seed is not None and args.seed < 0:
         raise UserError(f"--seed {args.seed}: expected an integer >= 0")
     out = args.out
@@ -112,7 +112,7 @@ def _run(args: argparse.Namespace) -> int:
         raise UserError(f"--out {out}: exists and is not a directory")
     sink = DirectorySink(out)
     (out / "scenario.toml").write_text(sc.source or "", encoding="utf-8")
-    sim = Simulation(sc, seed=args.seed, exact=args.exact, sink=sink, duration_ms=duration)
+    sim = Simulation(sc, seed=args.seed, exact=args.exact, sink=sink)
     t0 = time.perf_counter()
     try:
         res = sim.run()

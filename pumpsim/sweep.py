@@ -442,7 +442,12 @@ def _prepared(plan: SweepPlan) -> tuple[dict[str, Any], Scenario]:
     got = _PREPARED.get(plan.digest)
     if got is None:
         data = parse_toml(plan.source)
-        got = (data, scenario_from_data(copy.deepcopy(data), source=plan.source))
+        base = scenario_from_data(copy.deepcopy(data), source=plan.source)
+        if plan.duration_ms is not None and plan.duration_ms > base.duration_ms:
+            # A longer run keeps its refill plan going (as pumpsim run --days does).
+            data["duration"] = f"{plan.duration_ms} ms"
+            base = scenario_from_data(copy.deepcopy(data), source=plan.source)
+        got = (data, base)
         _PREPARED.clear()
         _PREPARED[plan.digest] = got
     return got

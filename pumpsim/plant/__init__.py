@@ -14,6 +14,4 @@ from __future__ import annotations
 from .battery import Battery as Battery
 from .catheter import Catheter as Catheter
 from .mechanism import StrokeStream as StrokeStream
-from .reservoir import Epoch as Epoch
-from .reservoir import RefillOutcome as RefillOutcome
-from .reservoir import Reservoir as Reservoir
+from .reservoir import Epoch as Epoch, RefillOutcome as RefillOutcome, Reservoir as Reservoir

@@ -130,3 +130,10 @@ def test_ctrl_c_leaves_readable_partial_outputs(tmp_path: Path) -> None:
     assert len(rows) > 1000 and all(len(r) == len(rows[0]) for r in rows)
     for line in (out / "events.jsonl").read_text().splitlines():
         json.loads(line)
+
+
+def test_days_beyond_the_scenario_keeps_refilling(tmp_path: Path) -> None:
+    """--days 400 on the 365-day default keeps the 17-day refill plan going: it never runs dry."""
+    assert main(["run", "default", "--days", "400", "--out", str(tmp_path / "r"), "--quiet"]) == 0
+    s = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert s["dry_t_s"] is None and s["visits"] == 400 // 17 + 1
