@@ -205,6 +205,11 @@ class PumpController:
         return round_div(prog.rate_at(self._now) * self._therapy.conc_ng_per_ml, PL_PER_ML)
 
     @property
+    def therapy(self) -> Therapy:
+        """The program in force (the old one while a bridge bolus runs)."""
+        return self._therapy_or_raise()
+
+    @property
     def conc_ng_per_ml(self) -> int:
         """Concentration the controller believes it is delivering (the old one during a bridge)."""
         return self._therapy_or_raise().conc_ng_per_ml

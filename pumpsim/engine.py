@@ -318,11 +318,15 @@ class Simulation:
                             target = prog.stroke_time_ms(kd - motor.base)
             if target >= self._next_grid:
                 self._grid(target)
-            if prog is not None and target > now:
-                # Credit accrued is the programmed volume (pL x ms/day); x conc -> dose.
-                mark = prog.credit_at(target)
-                self._prescribed += (mark - self._credit_mark) * self._row_state[3]
-                self._credit_mark = mark
+            if target > now:
+                if prog is not None:
+                    # Credit accrued is the programmed volume (pL x ms/day); x conc -> dose.
+                    mark = prog.credit_at(target)
+                    self._prescribed += (mark - self._credit_mark) * self._row_state[3]
+                    self._credit_mark = mark
+                else:
+                    # Delivery stopped (empty alarm): the prescription still calls for drug.
+                    self._prescribed += self._therapy_credit(now, target) * self._row_state[3]
             if target > now:
                 yield env.timeout(target - now)
             self._now = self._clock.now_ms = now = target
@@ -342,6 +346,17 @@ class Simulation:
                 self._event_row(now)
             if now >= t_end:
                 return
+
+    def _therapy_credit(self, t0: int, t1: int) -> int:
+        """Volume (pL x ms/day) the prescription in force calls for over [t0, t1)."""
+        th = self.firmware.therapy
+        total, t = 0, t0
+        while t < t1:
+            rate, nxt = th.rate_at(t)
+            nxt = min(nxt, t1)
+            total += rate * (nxt - t)
+            t = nxt
+        return total
 
     def _after_wake(self, now: int) -> None:
         n_before = self._n_events

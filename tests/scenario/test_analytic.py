@@ -27,6 +27,10 @@ def test_low_alarm_and_dry_days_match_closed_form(analytic: Scenario) -> None:
     assert abs(empty - 40 * DAY_S) <= stroke_s
     # The firmware predicted its own alarm date at boot, exactly.
     assert res.summary["predicted_low_reservoir_t_s"] == low
+    # Prescribed counts the whole 45 days (0.25 mg/day), also while delivery is stopped;
+    # delivered stops at the 20 mL fill (10 mg).
+    assert res.summary["prescribed_mg"] == pytest.approx(45 * 0.25)
+    assert res.summary["delivered_mg"] == pytest.approx(10.0)
 
 
 @pytest.mark.parametrize(
