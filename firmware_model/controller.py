@@ -301,15 +301,34 @@ class PumpController:
             self._next = (new_rx, cmd.conc_ng_per_ml)
             self._bridge_left = ceil_div(cfg.dead_volume_nl * PL_PER_NL, cfg.stroke_volume_pl)
             self._log.append(now_ms, EventCode.BOLUS_START, BolusKind.BRIDGE, cfg.dead_volume_nl)
-        elif cmd.conc_ng_per_ml != th.conc_ng_per_ml or new_rx != th.rx:
-            if self._next is not None:  # a refill during a bridge ends that bridge
+        elif self._next is not None and cmd.conc_ng_per_ml == conc and cmd.bridge:
+            # The same new drug again while its bridge runs: the old drug is
+            # still in the line, so the bridge carries on.
+            self._next = (new_rx, cmd.conc_ng_per_ml)
+        else:
+            if self._next is not None:
+                # Any other refill cancels a pending bridge: what the clinician
+                # entered last is what the reservoir holds (REQ-RX-006).
                 self._log.append(now_ms, EventCode.BOLUS_END, BolusKind.BRIDGE, 0)
-            self._next = None
-            self._bridge_left = 0
-            self._therapy = Therapy(new_rx, cmd.conc_ng_per_ml, now_ms, cfg.min_rate_pl_per_day)
+                self._next = None
+                self._bridge_left = 0
+            self._switch_therapy(new_rx, cmd.conc_ng_per_ml, now_ms)
         if cmd.rx is not None:
             self._log.append(now_ms, EventCode.REPROGRAM, int(new_rx.mode), new_rx.daily_dose_ng())
         return None
+
+    def _switch_therapy(self, rx: Prescription, conc_ng_per_ml: int, now_ms: int) -> None:
+        """Run *rx* at *conc_ng_per_ml* from now on.
+
+        A new concentration under the same prescription continues the same
+        program (REQ-RX-007: a single bolus already given is not given again);
+        a new prescription starts afresh now.
+        """
+        th = self._therapy_or_raise()
+        if rx == th.rx and conc_ng_per_ml == th.conc_ng_per_ml:
+            return
+        start = th.start_ms if rx == th.rx else now_ms
+        self._therapy = Therapy(rx, conc_ng_per_ml, start, self._cfg.min_rate_pl_per_day)
 
     def _reprogram(self, rx: Prescription, now_ms: int) -> Rejection | None:
         _, conc = self._target()
@@ -351,7 +370,7 @@ class PumpController:
         if self._next is not None and self._bridge_left == 0:
             rx, conc = self._next
             self._next = None
-            self._therapy = Therapy(rx, conc, now_ms, cfg.min_rate_pl_per_day)
+            self._switch_therapy(rx, conc, now_ms)
             self._log.append(now_ms, EventCode.BOLUS_END, BolusKind.BRIDGE, cfg.dead_volume_nl)
         if self._prime_left == 0 and self._priming_open:
             self._priming_open = False

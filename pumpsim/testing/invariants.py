@@ -13,8 +13,9 @@ checked. These helpers do not need Hypothesis; use them in any test::
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -34,6 +35,8 @@ from pumpsim.scenario.model import Scenario
 
 __all__ = [
     "AlarmStep",
+    "AlarmTimeline",
+    "alarm_steps_from_log",
     "check_alarm_consistency",
     "check_alarm_thresholds",
     "check_alarm_timeline",
@@ -129,124 +132,185 @@ def check_monotone_trace(result: SimulationResult) -> None:
 class AlarmStep:
     """One alarm-related happening, in the order the firmware did it.
 
-    *what* is ``"raised"``, ``"cleared"`` or ``"tone"``; for a tone, *alarm* is
-    the alarm that owns it and *pattern* the tone pattern's name.
+    *what* is ``"raised"``, ``"cleared"``, ``"tone"`` or ``"wake"``. For a tone,
+    *alarm* is the alarm that owns it and *pattern* the tone pattern's name. A
+    ``"wake"`` step (no alarm) marks the start of a wake-up; it is needed only
+    where several wake-ups share a millisecond (wake-ups at different times
+    are told apart by their time).
     """
 
     t_ms: int
     what: str
-    alarm: AlarmId
+    alarm: AlarmId | None = None
     pattern: str = ""
 
 
-def check_alarm_timeline(
-    steps: Sequence[AlarmStep],
-    intervals_ms: Mapping[AlarmId, int] | None = None,
-    end_ms: int | None = None,
-) -> None:
-    """Alarm episodes and tones are consistent (REQ-ALM-004, REQ-ALM-005).
+class AlarmTimeline:
+    """Incremental checker of an alarm history (REQ-ALM-004, REQ-ALM-005).
+
+    Feed it :class:`AlarmStep` records in firmware order with :meth:`feed`;
+    each is checked at once:
 
     * per alarm, ``raised`` and ``cleared`` alternate, starting with ``raised``;
     * a tone sounds only for a raised alarm, plays that alarm's pattern, and
-      belongs to the highest-priority alarm then raised (REQ-ALM-005);
-    * with *intervals_ms* and *end_ms*: the tones are exactly those of a
-      reference model in which each alarm first sounds when raised and then
-      repeats every interval, lower-priority alarms keeping their rhythm in
-      silence (REQ-ALM-004), up to and including *end_ms*.
+      belongs to the highest-priority alarm then raised (REQ-ALM-005).
+
+    With *intervals_ms*, :meth:`settle` (call it when every wake-up up to
+    *end_ms* has been fed) also checks that the tones so far are exactly those
+    of a reference model in which each alarm sounds when raised and then
+    every interval, a lower-priority alarm keeping its rhythm in silence while
+    a higher one sounds (REQ-ALM-004): no tone missing, late or extra.
     """
-    active: dict[AlarmId, int] = {}  # alarm -> time raised
-    for n, s in enumerate(steps):
+
+    def __init__(self, intervals_ms: Mapping[AlarmId, int] | None = None) -> None:
+        self._intervals = intervals_ms
+        self._active: set[AlarmId] = set()
+        self._n = 0
+        # Reference model: the alarms it holds raised and when each is next due.
+        self._due: dict[AlarmId, int] = {}
+        self._group_t: int | None = None
+        self._last_what = ""
+        self.expected: list[tuple[int, AlarmId]] = []
+        self.actual: list[tuple[int, AlarmId]] = []
+        self._compared = 0
+
+    @property
+    def active(self) -> frozenset[AlarmId]:
+        """Alarms raised after the steps fed so far."""
+        return frozenset(self._active)
+
+    def feed(self, steps: Iterable[AlarmStep]) -> None:
+        """Check and record *steps* (AssertionError on the first broken rule)."""
+        for s in steps:
+            self._step(s)
+            self._n += 1
+
+    def _step(self, s: AlarmStep) -> None:
+        n = self._n
+        if s.what not in ("raised", "cleared", "tone", "wake"):
+            raise ValueError(f"unknown alarm step {s.what!r}")
+        new_wake = (
+            self._group_t is None
+            or s.t_ms != self._group_t
+            or s.what == "wake"
+            or (s.what != "tone" and self._last_what == "tone")
+        )
+        if self._group_t is not None and s.t_ms < self._group_t:
+            raise _fail("alarm history", f"step {n} at {s.t_ms} ms follows a step at {self._group_t} ms")
+        if new_wake:
+            if self._group_t is not None:
+                self._sound_until(self._group_t)
+            self._sound_until(s.t_ms - 1)
+            self._group_t = s.t_ms
+        self._last_what = s.what
+        if s.what == "wake":
+            return
+        a = s.alarm
+        if a is None:
+            raise ValueError(f"step {n}: a {s.what!r} step needs an alarm")
         if s.what == "raised":
-            if s.alarm in active:
-                raise _fail("alarm episodes", f"step {n}: {s.alarm.name} raised at {s.t_ms} ms while already raised")
-            active[s.alarm] = s.t_ms
+            if a in self._active:
+                raise _fail("alarm episodes", f"step {n}: {a.name} raised at {s.t_ms} ms while already raised")
+            self._active.add(a)
+            self._due[a] = s.t_ms
         elif s.what == "cleared":
-            if s.alarm not in active:
-                raise _fail("alarm episodes", f"step {n}: {s.alarm.name} cleared at {s.t_ms} ms but was not raised")
-            del active[s.alarm]
-        elif s.what == "tone":
-            if s.alarm not in active:
+            if a not in self._active:
+                raise _fail("alarm episodes", f"step {n}: {a.name} cleared at {s.t_ms} ms but was not raised")
+            self._active.discard(a)
+            self._due.pop(a, None)
+        else:
+            if a not in self._active:
                 raise _fail(
-                    "REQ-ALM-005", f"step {n}: tone for {s.alarm.name} at {s.t_ms} ms while it is not raised "
-                    f"(raised: {sorted(a.name for a in active)})",
+                    "REQ-ALM-005", f"step {n}: tone for {a.name} at {s.t_ms} ms while it is not raised "
+                    f"(raised: {sorted(x.name for x in self._active)})",
                 )
-            top = max(active, key=lambda a: (PRIORITY[a], -a))
-            if PRIORITY[s.alarm] < PRIORITY[top]:
+            top = _top(self._active)
+            if PRIORITY[a] < PRIORITY[top]:
                 raise _fail(
                     "REQ-ALM-005",
-                    f"step {n}: {s.alarm.name} ({PRIORITY[s.alarm].name}) sounded at {s.t_ms} ms while "
+                    f"step {n}: {a.name} ({PRIORITY[a].name}) sounded at {s.t_ms} ms while "
                     f"{top.name} ({PRIORITY[top].name}) is raised",
                 )
-            if s.pattern and s.pattern != tone_for(s.alarm).name:
-                raise _fail("tone pattern", f"step {n}: {s.alarm.name} played {s.pattern!r}, expected "
-                            f"{tone_for(s.alarm).name!r}")
-        else:
-            raise ValueError(f"unknown alarm step {s.what!r}")
-    if intervals_ms is None or end_ms is None:
-        return
-    expected = _reference_tones(steps, intervals_ms, end_ms)
-    actual = [(s.t_ms, s.alarm) for s in steps if s.what == "tone"]
-    if actual != expected:
-        i = next((i for i, (a, e) in enumerate(zip(actual, expected, strict=False)) if a != e),
-                 min(len(actual), len(expected)))
-        got = actual[i] if i < len(actual) else "nothing"
-        want = expected[i] if i < len(expected) else "nothing"
-        raise _fail(
-            "REQ-ALM-004",
-            f"tone {i}: got {_tone_str(got)}, the repeat schedule expects {_tone_str(want)} "
-            f"({len(actual)} tones played, {len(expected)} expected up to {end_ms} ms)",
-        )
+            if s.pattern and s.pattern != tone_for(a).name:
+                raise _fail("tone pattern", f"step {n}: {a.name} played {s.pattern!r}, expected {tone_for(a).name!r}")
+            self.actual.append((s.t_ms, a))
 
-
-def _tone_str(t: object) -> str:
-    if isinstance(t, tuple):
-        return f"{t[1].name} at {t[0]} ms"
-    return str(t)
-
-
-def _reference_tones(
-    steps: Sequence[AlarmStep], intervals_ms: Mapping[AlarmId, int], end_ms: int
-) -> list[tuple[int, AlarmId]]:
-    """Tones an ideal sounder plays for the given raise/clear history."""
-    due: dict[AlarmId, int] = {}
-    out: list[tuple[int, AlarmId]] = []
-
-    def sound_until(t: int) -> None:
-        # Every due time up to t is a wake-up at which the top alarm sounds if it is due.
+    def _sound_until(self, t: int) -> None:
+        """Reference model: the wake-ups at every due time up to *t*, each sounding the top alarm if due."""
+        iv = self._intervals
+        if iv is None:
+            return
+        due = self._due
         while due:
             d = min(due.values())
             if d > t:
                 return
-            top = max(due, key=lambda a: (PRIORITY[a], -a))
+            top = _top(due)
             if due[top] <= d:
-                out.append((d, top))
+                self.expected.append((d, top))
             for a in [a for a, v in due.items() if v <= d]:
-                due[a] = d + intervals_ms[a]
+                due[a] = d + iv[a]
 
-    changes = [s for s in steps if s.what != "tone"]
-    i = 0
-    while i < len(changes):
-        t = changes[i].t_ms
-        sound_until(t - 1)
-        while i < len(changes) and changes[i].t_ms == t:
-            s = changes[i]
-            if s.what == "raised":
-                due[s.alarm] = t
-            else:
-                due.pop(s.alarm, None)
-            i += 1
-        sound_until(t)
-    sound_until(end_ms)
-    return out
+    def settle(self, end_ms: int) -> None:
+        """Compare the tones played up to *end_ms* with the repeat schedule (REQ-ALM-004)."""
+        if self._intervals is None:
+            return
+        if self._group_t is not None:
+            self._sound_until(self._group_t)
+        self._sound_until(end_ms)
+        actual, expected = self.actual, self.expected
+        if actual != expected:
+            i = self._compared
+            while i < min(len(actual), len(expected)) and actual[i] == expected[i]:
+                i += 1
+            got = _tone_str(actual[i]) if i < len(actual) else "no tone"
+            want = _tone_str(expected[i]) if i < len(expected) else "no tone"
+            raise _fail(
+                "REQ-ALM-004",
+                f"tone {i}: got {got}, the repeat schedule expects {want} "
+                f"({len(actual)} tones played, {len(expected)} expected up to {end_ms} ms)",
+            )
+        self._compared = len(actual)
+
+
+def _top(alarms: Iterable[AlarmId]) -> AlarmId:
+    """The alarm that owns the sounder: highest priority, then lowest id (as the firmware picks)."""
+    return max(alarms, key=lambda a: (PRIORITY[a], -a))
+
+
+def _tone_str(t: tuple[int, AlarmId]) -> str:
+    return f"{t[1].name} at {t[0]} ms"
+
+
+def check_alarm_timeline(
+    steps: Iterable[AlarmStep],
+    intervals_ms: Mapping[AlarmId, int] | None = None,
+    end_ms: int | None = None,
+) -> None:
+    """Check a complete alarm history with :class:`AlarmTimeline` (REQ-ALM-004, REQ-ALM-005).
+
+    The tone repeat schedule is checked up to *end_ms* when both
+    *intervals_ms* and *end_ms* are given.
+    """
+    tl = AlarmTimeline(intervals_ms if end_ms is not None else None)
+    tl.feed(steps)
+    if end_ms is not None:
+        tl.settle(end_ms)
 
 
 def _steps_from_events(events: Iterable[Mapping[str, Any]]) -> list[AlarmStep]:
-    out = []
+    """Alarm steps from engine events; a boot or a run of visits starts a wake-up."""
+    out: list[AlarmStep] = []
+    prev = ""
     for ev in events:
-        if ev["kind"] == "alarm":
+        kind = ev["kind"]
+        if kind == "alarm":
             out.append(AlarmStep(ev["t_ms"], ev["state"], _ALARM_BY_NAME[ev["alarm"]]))
-        elif ev["kind"] == "tone":
+        elif kind == "tone":
             out.append(AlarmStep(ev["t_ms"], "tone", _ALARM_BY_NAME[ev["alarm"]], ev["pattern"]))
+        elif kind == "boot" or (kind == "visit" and prev != "visit"):
+            out.append(AlarmStep(ev["t_ms"], "wake"))
+        prev = kind
     return out
 
 
@@ -269,7 +333,7 @@ def check_alarm_consistency(result: SimulationResult, scenario: Scenario | None 
     check_alarm_timeline(steps, intervals, end_ms)
 
     s = result.summary
-    episodes = [(st.alarm.name.lower(), st.t_ms / 1000) for st in steps if st.what == "raised"]
+    episodes = [(st.alarm.name.lower(), st.t_ms / 1000) for st in steps if st.what == "raised" and st.alarm]
     got = [(a["alarm"], a["t_s"]) for a in s["alarms"]]
     if got != episodes:
         raise _fail("summary alarms", f"summary lists episodes {got}, events raise {episodes}")
@@ -281,7 +345,7 @@ def check_alarm_consistency(result: SimulationResult, scenario: Scenario | None 
         return
     tr = result.trace
     # State after all alarm changes at or before each row's time.
-    changes = [st for st in steps if st.what != "tone"]
+    changes = [st for st in steps if st.what in ("raised", "cleared")]
     times = np.array([c.t_ms for c in changes], dtype=np.int64)
     t_rows = np.rint(tr["t_s"] * 1000).astype(np.int64)
     for alarm, col in ((AlarmId.LOW_RESERVOIR, "alarm_low_reservoir"), (AlarmId.EMPTY_RESERVOIR,
@@ -427,8 +491,8 @@ def check_controller(ctl: PumpController) -> None:
       below the empty floor (REQ-ALM-002);
     * while EMPTY_RESERVOIR is raised, delivery is stopped and the motor has
       no program (REQ-ALM-003);
-    * a running motor program's rate lies within [min rate, max rate]
-      (REQ-RX-002).
+    * every rate of a running motor program (its rate table included) lies
+      within [min rate, max rate] (REQ-RX-002).
     """
     cfg: PumpConfig = ctl.config
     st = ctl.status()
@@ -454,31 +518,29 @@ def check_controller(ctl: PumpController) -> None:
         raise _fail("REQ-ALM-003", f"{where}: EMPTY_RESERVOIR raised but the motor runs {prog}")
     if st.delivery_stopped and not empty_on:
         raise _fail("REQ-ALM-003", f"{where}: delivery stopped without EMPTY_RESERVOIR")
-    if prog is not None and not cfg.min_rate_pl_per_day <= prog.rate_pl_per_day <= cfg.max_rate_pl_per_day:
-        raise _fail(
-            "REQ-RX-002",
-            f"{where}: motor runs at {prog.rate_pl_per_day} pL/day, outside "
-            f"{cfg.min_rate_pl_per_day}..{cfg.max_rate_pl_per_day} pL/day (prescription {st.prescription})",
-        )
-
-
-def check_event_log(records: Sequence[LogRecord], cfg: PumpConfig | None = None, end_ms: int | None = None) -> None:
-    """The controller's event log is well formed.
-
-    Sequence numbers are consecutive and times never decrease; when the
-    records start at the beginning (seq 0), the alarm history they contain
-    passes :func:`check_alarm_timeline` (with the tone repeat schedule up to
-    *end_ms* when *cfg* and *end_ms* are given; REQ-ALM-004, REQ-ALM-005).
-    """
-    for prev, rec in zip(records, records[1:], strict=False):
-        if rec.seq != prev.seq + 1:
-            raise _fail("event log", f"seq {rec.seq} follows seq {prev.seq}")
-        if rec.t_ms < prev.t_ms:
-            raise _fail("event log", f"seq {rec.seq} at t_ms={rec.t_ms} follows t_ms={prev.t_ms}")
-    if not records or records[0].seq != 0:
+    if prog is None:
         return
-    steps = []
+    table = [(prog.start_ms, prog.rate_pl_per_day), *getattr(prog, "later", ())]
+    for t_ms, rate in table:
+        if not cfg.min_rate_pl_per_day <= rate <= cfg.max_rate_pl_per_day:
+            raise _fail(
+                "REQ-RX-002",
+                f"{where}: motor programmed at {rate} pL/day from t_ms={t_ms}, outside "
+                f"{cfg.min_rate_pl_per_day}..{cfg.max_rate_pl_per_day} pL/day (prescription {st.prescription})",
+            )
+
+
+def alarm_steps_from_log(records: Iterable[LogRecord], wake_seqs: Collection[int] = ()) -> list[AlarmStep]:
+    """The alarm history in controller log records, as :class:`AlarmStep` s.
+
+    *wake_seqs* are the log sequence numbers at which a wake-up began (the
+    log's ``next_seq`` before each ``on_wake``); they matter only where
+    several wake-ups share a millisecond.
+    """
+    steps: list[AlarmStep] = []
     for rec in records:
+        if rec.seq in wake_seqs:
+            steps.append(AlarmStep(rec.t_ms, "wake"))
         if rec.code is EventCode.ALARM_RAISED:
             steps.append(AlarmStep(rec.t_ms, "raised", AlarmId(rec.a)))
         elif rec.code is EventCode.ALARM_CLEARED:
@@ -487,6 +549,30 @@ def check_event_log(records: Sequence[LogRecord], cfg: PumpConfig | None = None,
             alarm = AlarmId(rec.a)
             if rec.b != PRIORITY[alarm]:
                 raise _fail("event log", f"seq {rec.seq}: tone for {alarm.name} logged with priority {rec.b}")
-            steps.append(AlarmStep(rec.t_ms, "tone", alarm))
+            steps.append(AlarmStep(rec.t_ms, "tone", alarm, tone_for(alarm).name))
+    return steps
+
+
+def check_event_log(
+    records: Sequence[LogRecord],
+    cfg: PumpConfig | None = None,
+    end_ms: int | None = None,
+    wake_seqs: Collection[int] = (),
+) -> None:
+    """The controller's event log is well formed.
+
+    Sequence numbers are consecutive and times never decrease; when the
+    records start at the beginning (seq 0), the alarm history they contain
+    passes :func:`check_alarm_timeline`, with the tone repeat schedule up to
+    *end_ms* when *cfg* and *end_ms* are given (REQ-ALM-004, REQ-ALM-005).
+    See :func:`alarm_steps_from_log` for *wake_seqs*.
+    """
+    for prev, rec in pairwise(records):
+        if rec.seq != prev.seq + 1:
+            raise _fail("event log", f"seq {rec.seq} follows seq {prev.seq}")
+        if rec.t_ms < prev.t_ms:
+            raise _fail("event log", f"seq {rec.seq} at t_ms={rec.t_ms} follows t_ms={prev.t_ms}")
+    if not records or records[0].seq != 0:
+        return
     intervals = None if cfg is None else {a: repeat_interval_ms(a, cfg) for a in AlarmId}
-    check_alarm_timeline(steps, intervals, end_ms if cfg is not None else None)
+    check_alarm_timeline(alarm_steps_from_log(records, wake_seqs), intervals, end_ms if cfg is not None else None)

@@ -3,9 +3,11 @@
 Every value these strategies produce is *valid*: a :class:`~firmware_model.PumpConfig`
 passes its own checks, a :class:`~firmware_model.Prescription` is deliverable
 (:func:`firmware_model.check_prescription` accepts it at the given
-concentration), and a :class:`~pumpsim.scenario.Scenario` satisfies the same
-rules the TOML loader enforces, so a failure found with them is a failure of
-the code under test, not of the input.
+concentration), and a :class:`~pumpsim.scenario.Scenario` satisfies the range
+and consistency rules the TOML loader enforces, so a failure found with them is
+a failure of the code under test, not of the input. (Times are drawn to the
+millisecond, finer than a TOML file can write a flex step's start, to reach
+edge cases.)
 
 Scenarios are kept short (a few simulated days, a bounded number of motor
 strokes), so even an exact-mode simulation of one example takes milliseconds::
@@ -24,8 +26,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
-from hypothesis import assume
-from hypothesis import strategies as st
+from hypothesis import assume, strategies as st
 
 from firmware_model import (
     MAX_FLEX_STEPS,
@@ -110,6 +111,18 @@ def _max_bolus_ng(headroom_pl_per_day: int, duration_ms: int, conc_ng_per_ml: in
     return max(ng, 0)
 
 
+def _min_bolus_ng(min_rate_pl_per_day: int, duration_ms: int, conc_ng_per_ml: int, max_ng: int) -> int:
+    """Smallest bolus (ng, at most *max_ng*) whose rate over *duration_ms* reaches *min_rate* (max_ng + 1 if none)."""
+    lo, hi = 1, max_ng + 1
+    while lo < hi:  # the bolus rate grows with the dose: bisect
+        mid = (lo + hi) // 2
+        if _bolus_rate(mid, duration_ms, conc_ng_per_ml) >= min_rate_pl_per_day:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
 def _min_duration_ms(bolus_ng: int, headroom_pl_per_day: int, conc_ng_per_ml: int) -> int:
     """Shortest duration (ms) over which *bolus_ng* fits in *headroom* (headroom > 0)."""
     vol_pl = volume_pl_from_mass(bolus_ng, conc_ng_per_ml)
@@ -140,7 +153,14 @@ def _flex(draw: st.DrawFn, conc: int, doses: tuple[int, int], max_steps: int) ->
 
 @st.composite
 def _bolus(
-    draw: st.DrawFn, conc: int, hi: int, doses: tuple[int, int] | None, periodic: bool, max_bolus_ms: int
+    draw: st.DrawFn,
+    conc: int,
+    lo: int,
+    hi: int,
+    doses: tuple[int, int] | None,
+    periodic: bool,
+    max_bolus_ms: int,
+    min_interval_ms: int,
 ) -> Prescription:
     if periodic:
         assert doses is not None
@@ -154,9 +174,14 @@ def _bolus(
     one_ng_dur = _min_duration_ms(1, headroom, conc)
     assume(one_ng_dur <= max_bolus_ms)
     dur = draw(st.integers(max(MS_PER_S, one_ng_dur), max(MS_PER_S, max_bolus_ms)), label="bolus duration")
-    bolus_ng = draw(st.integers(1, max(1, _max_bolus_ng(headroom, dur, conc))), label="bolus dose")
+    max_ng = max(1, _max_bolus_ng(headroom, dur, conc))
+    # A single bolus replaces the basal rate, so it must run at least at the minimum rate (REQ-RX-002).
+    min_ng = 1 if periodic else _min_bolus_ng(lo, dur, conc, max_ng)
+    assume(min_ng <= max_ng)
+    bolus_ng = draw(st.integers(min_ng, max_ng), label="bolus dose")
     if periodic:
-        interval = draw(st.integers(dur + 1, max(dur + 1, 2 * MS_PER_DAY)), label="bolus interval")
+        lo_interval = max(dur + 1, min_interval_ms)
+        interval = draw(st.integers(lo_interval, max(lo_interval, 2 * MS_PER_DAY)), label="bolus interval")
         rx = Prescription(
             PrescriptionMode.PERIODIC_BOLUS,
             dose_ng_per_day=basal,
@@ -178,13 +203,16 @@ def prescriptions(
     max_rate_pl_per_day: int | None = None,
     max_flex_steps: int = MAX_FLEX_STEPS,
     max_bolus_ms: int = 12 * MS_PER_H,
+    min_bolus_interval_ms: int = 0,
 ) -> st.SearchStrategy[Prescription]:
     """Prescriptions of the given *modes* that are deliverable at *conc_ng_per_ml* by *cfg*.
 
     Every basal rate lies in [min rate, max rate] and basal plus bolus stays at
     or below the max rate (REQ-RX-002), as :func:`firmware_model.check_prescription`
     checks. *max_rate_pl_per_day* lowers the ceiling further (to keep simulations
-    short); *max_bolus_ms* bounds bolus durations. Modes that cannot be
+    short); *max_bolus_ms* bounds bolus durations and *min_bolus_interval_ms*
+    the time between periodic boluses (each bolus edge costs the controller a
+    wake-up, so a short interval makes long runs slow). Modes that cannot be
     delivered under these limits are left out; ValueError if none can.
     """
     lo = cfg.min_rate_pl_per_day
@@ -201,9 +229,9 @@ def prescriptions(
         elif mode is PrescriptionMode.FLEX and doses:
             options.append(_flex(conc_ng_per_ml, doses, max_flex_steps))
         elif mode is PrescriptionMode.PERIODIC_BOLUS and doses:
-            options.append(_bolus(conc_ng_per_ml, hi, doses, True, max_bolus_ms))
+            options.append(_bolus(conc_ng_per_ml, lo, hi, doses, True, max_bolus_ms, min_bolus_interval_ms))
         elif mode is PrescriptionMode.SINGLE_BOLUS and lo <= hi:
-            options.append(_bolus(conc_ng_per_ml, hi, None, False, max_bolus_ms))
+            options.append(_bolus(conc_ng_per_ml, lo, hi, None, False, max_bolus_ms, 0))
     if not options:
         raise ValueError(
             f"no deliverable prescription of modes {[m.name for m in modes]} at {conc_ng_per_ml} ng/mL "
@@ -229,7 +257,8 @@ def pump_configs(
     low = draw(st.integers(0, capacity), label="low threshold")
     floor = draw(st.integers(0, min(low, capacity // 4)), label="empty floor")
     min_rate = draw(st.integers(PL_PER_ML // 1000, PL_PER_ML // 10), label="min rate")  # 1 uL/day .. 0.1 mL/day
-    max_rate = draw(st.integers(max(min_rate, PL_PER_ML // 10), 30 * PL_PER_ML), label="max rate")
+    # At least a decade of range (real pumps have ~500x), so every mode has deliverable doses.
+    max_rate = draw(st.integers(max(10 * min_rate, PL_PER_ML // 10), 30 * PL_PER_ML), label="max rate")
     return PumpConfig(
         stroke_volume_pl=draw(st.integers(50_000, 1_000_000), label="stroke volume"),
         reservoir_capacity_nl=capacity,
@@ -283,7 +312,7 @@ def scenarios(
     budget_nl = int(cap * days) // 1000  # volume the run can pump at the cap, nL
     fill = draw(_near(low, max(budget_nl, 1), 0, reservoir), label="fill")
     min_rate = draw(st.integers(PL_PER_ML // 1000, min(PL_PER_ML // 10, cap)), label="min rate")
-    max_rate = draw(st.integers(max(min_rate, PL_PER_ML // 10), 30 * PL_PER_ML), label="max rate")
+    max_rate = draw(st.integers(max(10 * min_rate, PL_PER_ML // 10), 30 * PL_PER_ML), label="max rate")
     dead_budget = max(0, max_strokes * stroke_pl // 8_000)  # nL a priming bolus may push
     internal = draw(st.integers(0, min(100_000, dead_budget)), label="internal volume")
     if mechanism_errors:
@@ -388,5 +417,7 @@ class _RxSource:
     def __call__(self, conc: int) -> st.SearchStrategy[Prescription]:
         s = self._cache.get(conc)
         if s is None:
-            s = self._cache[conc] = prescriptions(conc, self._cfg, max_bolus_ms=6 * MS_PER_H)
+            s = self._cache[conc] = prescriptions(
+                conc, self._cfg, max_bolus_ms=6 * MS_PER_H, min_bolus_interval_ms=15 * MS_PER_MIN
+            )
         return s
