@@ -288,7 +288,6 @@ class PumpController:
         rej = check_prescription(new_rx, cmd.conc_ng_per_ml, cfg)
         if rej is not None:
             return rej
-        th = self._therapy_or_raise()
         self._est_base_pl = cmd.reservoir_nl * PL_PER_NL
         self._count_base = self._hal.motor.stroke_count()
         self._log.append(now_ms, EventCode.REFILL, cmd.reservoir_nl, cmd.conc_ng_per_ml)
