@@ -279,10 +279,8 @@ class PumpController:
     def _refill(self, cmd: Refill, now_ms: int) -> Rejection | None:
         cfg = self._cfg
         if not 0 < cmd.reservoir_nl <= cfg.reservoir_capacity_nl:
-            return Rejection(
-                RejectReason.VOLUME_ABOVE_CAPACITY, "reservoir",
-                f"{cmd.reservoir_nl} nL: expected 1..{cfg.reservoir_capacity_nl} nL",
-            )
+            reason = RejectReason.VOLUME_ABOVE_CAPACITY if cmd.reservoir_nl > 0 else RejectReason.BAD_VALUE
+            return Rejection(reason, "reservoir", f"{cmd.reservoir_nl} nL: expected 1..{cfg.reservoir_capacity_nl} nL")
         rx, conc = self._target()
         new_rx = cmd.rx if cmd.rx is not None else rx
         rej = check_prescription(new_rx, cmd.conc_ng_per_ml, cfg)
