@@ -790,7 +790,7 @@ def _dask_runner(scheduler: str, workers: int) -> Runner:
         from distributed import Client, LocalCluster
     except ImportError:
         raise SweepError(f"--scheduler {scheduler}: needs dask[distributed] "
-                         "(pip install 'pumpsim[cluster]')") from None
+                         "(pip install -e '.[cluster]' in a checkout)") from None
     cluster: Any = None
     if scheduler == "local":
         # The nanny's MALLOC_TRIM_THRESHOLD_ costs ~10 % here (shared/reference/tooling.md).
