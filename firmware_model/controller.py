@@ -36,6 +36,9 @@ from .prescription import (
 
 FIRMWARE_VERSION = 1
 
+#: Modes whose rate changes are bolus edges the controller logs, so it wakes for them.
+_LOGGED_EDGES = (PrescriptionMode.PERIODIC_BOLUS, PrescriptionMode.SINGLE_BOLUS)
+
 
 class BolusKind(IntEnum):
     """Kinds of bolus, as logged with BOLUS_START / BOLUS_END."""
@@ -425,14 +428,6 @@ class PumpController:
             self._log.append(now_ms, EventCode.BOLUS_START, kind, 0)
         self._bolus_window = window
 
-    def _rate_now(self, now_ms: int) -> tuple[int, int]:
-        """(rate pL/day, time the rate next changes)."""
-        if self._stopped:
-            return 0, now_ms + self._cfg.max_sleep_ms
-        if self._prime_left:
-            return self._cfg.max_rate_pl_per_day, now_ms + self._cfg.max_sleep_ms
-        return self._therapy_or_raise().rate_at(now_ms)
-
     def _stroke_limit(self) -> int | None:
         """Strokes until the next stroke-counted decision (threshold, bridge or priming end)."""
         est_pl = self._estimate_pl()
@@ -456,24 +451,22 @@ class PumpController:
         timer's rate table instead of costing a wake-up each.
         """
         cfg = self._cfg
-        rate, t_change = self._rate_now(now_ms)
         t_wake = now_ms + cfg.max_sleep_ms
-        if self._wake_on_rate_change():
-            t_wake = min(t_wake, t_change)
         for due in self._alarms.values():
             t_wake = min(t_wake, due)
         # Rate table from now to the wake-up, and the credit it accrues.
         later: list[tuple[int, int]] = []
-        credit = self._credit + rate * (min(t_change, t_wake) - now_ms)
-        last, t = rate, t_change
-        while t < t_wake:
-            r, nxt = self._rate_now(t)
-            nxt = min(nxt, t_wake)
-            if r != last:
-                later.append((t, r))
-                last = r
-            credit += r * (nxt - t)
-            t = nxt
+        if self._stopped:
+            rate = gain = 0
+        elif self._prime_left:
+            rate = cfg.max_rate_pl_per_day
+            gain = rate * (t_wake - now_ms)
+        else:
+            th = self._therapy_or_raise()
+            if th.rx.mode in _LOGGED_EDGES:  # bolus edges are logged: wake for them
+                t_wake = min(t_wake, th.rate_at(now_ms)[1])
+            rate, later, gain = th.rate_rows(now_ms, t_wake)
+        credit = self._credit + gain
         motor = self._hal.motor
         if rate == 0 and not later:
             motor.stop()
@@ -493,12 +486,6 @@ class PumpController:
             motor.run(program)
         self._hal.rtc.set_wakeup(t_wake)
         return t_wake
-
-    def _wake_on_rate_change(self) -> bool:
-        """Bolus edges are logged, so they need a wake-up; other rate changes do not."""
-        if self._stopped or self._prime_left or self._therapy is None:
-            return False
-        return self._therapy.rx.mode in (PrescriptionMode.PERIODIC_BOLUS, PrescriptionMode.SINGLE_BOLUS)
 
     # ------------------------------------------------------------ prediction
 

@@ -266,6 +266,49 @@ class Therapy:
             return self._basal, t_ms - phase + rx.bolus_interval_ms
         return self._basal, t_ms + MS_PER_DAY
 
+    def rate_rows(self, t0_ms: int, t1_ms: int) -> tuple[int, list[tuple[int, int]], int]:
+        """The stroke-timer rate table for [t0, t1): (rate at t0, later (time, rate) rows, credit).
+
+        *credit* is the volume the table accrues over the interval, in the
+        timer's units (pL x ms / day). Flex steps are walked straight from the
+        step table: this runs at every wake-up.
+        """
+        if self.rx.mode is not PrescriptionMode.FLEX:
+            rate0, t = self.rate_at(t0_ms)
+            rows: list[tuple[int, int]] = []
+            credit = rate0 * (min(t, t1_ms) - t0_ms)
+            cur = rate0
+            while t < t1_ms:
+                r, nxt = self.rate_at(t)
+                nxt = min(nxt, t1_ms)
+                if r != cur:
+                    rows.append((t, r))
+                    cur = r
+                credit += r * (nxt - t)
+                t = nxt
+            return rate0, rows, credit
+        starts, rates = self._step_starts, self._step_rates
+        n = len(starts)
+        day0 = t0_ms - t0_ms % MS_PER_DAY
+        i = bisect_right(starts, t0_ms - day0) - 1
+        rate0 = cur = rates[i]
+        rows = []
+        credit = 0
+        t = t0_ms
+        while True:
+            i += 1
+            if i == n:
+                i = 0
+                day0 += MS_PER_DAY
+            nxt = day0 + starts[i]
+            if nxt >= t1_ms:
+                return rate0, rows, credit + cur * (t1_ms - t)
+            credit += cur * (nxt - t)
+            t = nxt
+            if rates[i] != cur:
+                cur = rates[i]
+                rows.append((t, cur))
+
     def dose_rate_ng_per_day(self, t_ms: int) -> int:
         """Programmed dose rate at *t_ms* (basal plus any active bolus), ng/day."""
         rate, _ = self.rate_at(t_ms)
