@@ -114,6 +114,7 @@ class PumpController:
         self._program: MotorProgram | None = None
         self._credit = 0
         self._bolus_window: tuple[int, int] | None = None
+        self._bolus_kind = BolusKind.PERIODIC
         self._predicted_low_ms: int | None = None
         self._now = 0
 
@@ -256,6 +257,10 @@ class PumpController:
             rej = self._refill(cmd, now_ms)
         elif isinstance(cmd, Reprogram):
             rej = self._reprogram(cmd.rx, now_ms)
+        elif isinstance(cmd, PrimingBolus) and self._estimate_pl() <= self._cfg.empty_floor_nl * PL_PER_NL:
+            # REQ-RX-008: nothing to prime with while the reservoir is empty; an
+            # accepted request would fire, unasked, at the next refill.
+            rej = Rejection(RejectReason.BAD_VALUE, "priming_bolus", "delivery is stopped (empty reservoir)")
         elif isinstance(cmd, PrimingBolus):
             rej = None
             self._prime_left = ceil_div(self._cfg.dead_volume_nl * PL_PER_NL, self._cfg.stroke_volume_pl)
@@ -335,8 +340,16 @@ class PumpController:
         rej = check_prescription(rx, conc, self._cfg)
         if rej is not None:
             return rej
+        th = self._therapy_or_raise()
         if self._next is not None:
+            # REQ-RX-009: a reprogram takes effect now, also during a bridge:
+            # the new prescription runs at the old concentration until the old
+            # drug is through, then at the new one.
+            rej = check_prescription(rx, th.conc_ng_per_ml, self._cfg)
+            if rej is not None:
+                return rej
             self._next = (rx, conc)
+            self._therapy = Therapy(rx, th.conc_ng_per_ml, now_ms, self._cfg.min_rate_pl_per_day)
         else:
             self._therapy = Therapy(rx, conc, now_ms, self._cfg.min_rate_pl_per_day)
         self._log.append(now_ms, EventCode.REPROGRAM, int(rx.mode), rx.daily_dose_ng())
@@ -391,7 +404,11 @@ class PumpController:
         self._set_alarm(AlarmId.EMPTY_RESERVOIR, empty, now_ms, est_nl)
         if empty and not self._stopped:
             self._log.append(now_ms, EventCode.DELIVERY_STOPPED, AlarmId.EMPTY_RESERVOIR, 0)
+            if self._prime_left:  # REQ-RX-008: a priming bolus cut off by the empty floor is cancelled
+                self._prime_left = 0
         self._stopped = empty
+        if AlarmId.LOW_RESERVOIR in self._alarms:
+            self._predicted_low_ms = None  # raised: nothing left to predict
 
     def _set_alarm(self, alarm: AlarmId, on: bool, now_ms: int, est_nl: int) -> None:
         if on and alarm not in self._alarms:
@@ -421,11 +438,12 @@ class PumpController:
         window = None if self._stopped or self._prime_left else th.bolus_window(now_ms)
         if window == self._bolus_window:
             return
-        kind = BolusKind.SINGLE if th.rx.mode is PrescriptionMode.SINGLE_BOLUS else BolusKind.PERIODIC
         if self._bolus_window is not None:
-            self._log.append(now_ms, EventCode.BOLUS_END, kind, 0)
+            # The kind of the window that closes, even if the mode has changed since.
+            self._log.append(now_ms, EventCode.BOLUS_END, self._bolus_kind, 0)
         if window is not None:
-            self._log.append(now_ms, EventCode.BOLUS_START, kind, 0)
+            self._bolus_kind = BolusKind.SINGLE if th.rx.mode is PrescriptionMode.SINGLE_BOLUS else BolusKind.PERIODIC
+            self._log.append(now_ms, EventCode.BOLUS_START, self._bolus_kind, 0)
         self._bolus_window = window
 
     def _stroke_limit(self) -> int | None:
@@ -531,7 +549,8 @@ class PumpController:
                 # The bridge ended inside the priming bolus, at its bridge_left-th stroke.
                 t_switch = now_ms + ceil_div(self._bridge_left * self._cost - self._credit, cfg.max_rate_pl_per_day)
             rx, conc = self._next
-            th = Therapy(rx, conc, t_switch, cfg.min_rate_pl_per_day)
+            # As _switch_therapy: the same prescription continues its program.
+            th = Therapy(rx, conc, th.start_ms if rx == th.rx else t_switch, cfg.min_rate_pl_per_day)
         res = _walk(th, t, k * self._cost - credit)
         return None if res is None else res[0]
 

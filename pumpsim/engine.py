@@ -51,6 +51,7 @@ from firmware_model.commands import CommandKind
 from firmware_model.prescription import RejectReason
 
 from .plant import Battery, Catheter, Reservoir, StrokeStream
+from .plant.mechanism import CHUNK
 from .plant.reservoir import RefillOutcome
 from .results import TRACE_COLUMNS, MemorySink, SimulationResult, Sink
 from .scenario.model import Scenario, Visit
@@ -246,6 +247,7 @@ class Simulation:
         self._predicted: float | None = None
         self._prescribed = 0  # pL x ms/day x ng/mL
         self._credit_mark = 0  # timer credit already counted into _prescribed
+        self._released_at = 0
         # The catheter starts full: of drug if primed, else of drug-free fluid.
         self._filled_nl = float(p.fill_nl) + dead_nl
         self._filled_ng = float(p.fill_nl) * conc_nl + (dead_nl * conc_nl if cath.primed else 0.0)
@@ -298,6 +300,8 @@ class Simulation:
             self.hal.inbox.send(PrimingBolus())
             t_fw = fw.on_wake(0)
         self._after_wake(0)
+        if self.reservoir.is_dry_at(motor.stroke_count()):  # filled with nothing
+            self._on_dry(0)
         exact = self.exact
         reservoir = self.reservoir
         while True:
@@ -316,6 +320,11 @@ class Simulation:
                         kd = reservoir.dry_stroke(k_now, k_t)
                         if kd is not None:
                             target = prog.stroke_time_ms(kd - motor.base)
+            if target > now:
+                yield env.timeout(target - now)
+            # Trace rows and prescribed dose for (now, target] are taken only once
+            # the clock has got there, so an interrupted run never has rows past
+            # its summary. The motor program cannot change while waiting.
             if target >= self._next_grid:
                 self._grid(target)
             if target > now:
@@ -327,8 +336,6 @@ class Simulation:
                 else:
                     # Delivery stopped (empty alarm): the prescription still calls for drug.
                     self._prescribed += self._therapy_credit(now, target) * self._row_state[3]
-            if target > now:
-                yield env.timeout(target - now)
             self._now = self._clock.now_ms = now = target
             n_before = self._n_events
             if not self._dry:
@@ -344,6 +351,10 @@ class Simulation:
                 self._after_wake(now)
             elif self._n_events > n_before:
                 self._event_row(now)
+            # Flush only here, after the event rows of this instant: a grid row
+            # at the same instant must still be replaceable by its event row.
+            if len(self._rows[0]) >= FLUSH_ROWS:
+                self._flush()
             if now >= t_end:
                 return
 
@@ -359,6 +370,10 @@ class Simulation:
         return total
 
     def _after_wake(self, now: int) -> None:
+        if not self.trace and self.hal.motor.stroke_count() - self._released_at >= CHUNK:
+            # Without a trace nothing else flushes: release old strokes here.
+            self._released_at = self.hal.motor.stroke_count()
+            self._flush()
         n_before = self._n_events
         self._drain(now)
         fw = self.firmware
@@ -408,7 +423,8 @@ class Simulation:
                 self._dry_since = None
             # What the clinician enters: the volume injected after a full
             # aspiration, else the controller's estimate plus the injection.
-            entered = v.refill_nl if v.aspirate else est_nl + v.refill_nl
+            # (The estimate can sit up to a stroke below zero after running empty.)
+            entered = v.refill_nl if v.aspirate else max(est_nl, 0) + v.refill_nl
             entered = min(entered, self.scenario.pump.reservoir_nl)
             inbox.send(Refill(entered, conc, bridge=v.bridge_bolus, rx=v.prescription))
             ev.update(refill_ml=_ml(v.refill_nl), aspirate=v.aspirate,
@@ -517,8 +533,6 @@ class Simulation:
         for col, val in zip(self._rows[3:], self._row_state, strict=True):
             col.extend([val] * n)
         self._next_grid = g
-        if len(t_col) >= FLUSH_ROWS:
-            self._flush()
 
     def _event_row(self, now: int) -> None:
         if not self.trace:
@@ -536,12 +550,12 @@ class Simulation:
             col.append(val)
 
     def _flush(self) -> None:
-        if not self._rows[0]:
-            return
-        cols = self._evaluate(*(np.asarray(c, dtype=np.int64) for c in self._rows))
-        for c in self._rows:
-            c.clear()
-        self.sink.rows(cols)
+        if self._rows[0]:
+            cols = self._evaluate(*(np.asarray(c, dtype=np.int64) for c in self._rows))
+            for c in self._rows:
+                c.clear()
+            self.sink.rows(cols)
+        # Strokes below the current count (and the epoch start) are never read again.
         self.stream.release_before(min(self.hal.motor.stroke_count(), self.reservoir.epoch.k0))
 
     def _evaluate(self, t: np.ndarray, k: np.ndarray, rate: np.ndarray, ep: np.ndarray, est_base: np.ndarray,

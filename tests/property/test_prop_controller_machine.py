@@ -171,16 +171,19 @@ class ControllerMachine(RuleBasedStateMachine):
         _, tgt_conc = self.target
         other = data.draw(st.one_of(st.just(tgt_conc), concentrations()), label="designed for conc")
         rx = data.draw(self._rx(other), label="rx")
-        accept = check_prescription(rx, tgt_conc, self.cfg) is None
+        status = self.c.status()
+        accept = check_prescription(rx, tgt_conc, self.cfg) is None and (
+            # REQ-RX-009: during a bridge it also runs at the old concentration at once.
+            not status.bridge_strokes_left or check_prescription(rx, status.conc_ng_per_ml, self.cfg) is None
+        )
         before, after, recs = self._send(Reprogram(rx))
         self._check_verdict(accept, recs, CommandKind.REPROGRAM)
         if not accept:
             self._check_unchanged(before, after, recs)
             return
-        if before.bridge_strokes_left:
-            assert after.prescription == before.prescription, "a reprogram during a bridge waits for its end"
-        else:
-            assert after.prescription == rx
+        assert after.prescription == rx, "a reprogram takes effect at once"
+        assert after.conc_ng_per_ml == before.conc_ng_per_ml
+        assert after.bridge_strokes_left == before.bridge_strokes_left
         self.target = (rx, tgt_conc)
 
     @rule(data=st.data())
@@ -198,8 +201,15 @@ class ControllerMachine(RuleBasedStateMachine):
     @rule()
     def priming_bolus(self) -> None:
         cfg = self.cfg
-        _, after, recs = self._send(PrimingBolus())
-        self._check_verdict(True, recs, CommandKind.PRIMING_BOLUS)
+        # REQ-RX-008: no priming from an empty reservoir.
+        base_pl, base_count = self.c.estimate_basis()
+        est_pl = base_pl - (self.c.status().stroke_count - base_count) * cfg.stroke_volume_pl
+        accept = est_pl > cfg.empty_floor_nl * PL_PER_NL
+        before, after, recs = self._send(PrimingBolus())
+        self._check_verdict(accept, recs, CommandKind.PRIMING_BOLUS)
+        if not accept:
+            self._check_unchanged(before, after, recs)
+            return
         assert after.priming_strokes_left == _ceil_div(cfg.dead_volume_nl * PL_PER_NL, cfg.stroke_volume_pl)
 
     @rule(data=st.data())

@@ -17,6 +17,7 @@ from firmware_model import (
     PL_PER_ML,
     AlarmId,
     BolusKind,
+    CommandKind,
     FlexStep,
     Prescription,
     PrescriptionMode,
@@ -337,7 +338,7 @@ def test_predicted_low_alarm_time_is_exact_after_commands(case: PredictionCase, 
     if new_rx is None and check_prescription(rx, new_conc, cfg) is not None:
         new_rx = data.draw(prescriptions(new_conc, cfg, min_bolus_interval_ms=MS_PER_MIN), label="needed rx")
     bridge = data.draw(st.booleans(), label="bridge")
-    cmds: list[object] = [Refill(max(fill, 1), new_conc, bridge=bridge, rx=new_rx)]
+    cmds: list[object] = [Refill(max(fill, cfg.empty_floor_nl + 1), new_conc, bridge=bridge, rx=new_rx)]
     if data.draw(st.booleans(), label="priming"):
         cmds.append(PrimingBolus())
     if data.draw(st.booleans(), label="threshold"):
@@ -346,8 +347,15 @@ def test_predicted_low_alarm_time_is_exact_after_commands(case: PredictionCase, 
     seq0 = drv.ctl.log.next_seq
     for c in cmds:
         hal.inbox.send(c)
+    empty_before = drv.ctl.status().delivery_stopped
     drv.wake_now(t1)
-    assert not [r for r in drv.ctl.log.since(seq0)[0] if r.code.name == "COMMAND_REJECTED"]
+    rejected = [r for r in drv.ctl.log.since(seq0)[0] if r.code.name == "COMMAND_REJECTED"]
+    # REQ-RX-008: the only refusal allowed is a priming bolus sent to an empty pump before its refill.
+    priming_first = [type(c).__name__ for c in cmds].index("PrimingBolus") if any(
+        isinstance(c, PrimingBolus) for c in cmds) else len(cmds)
+    refill_pos = next(i for i, c in enumerate(cmds) if isinstance(c, Refill))
+    allowed = empty_before and priming_first < refill_pos
+    assert all(r.b == CommandKind.PRIMING_BOLUS for r in rejected) and (not rejected or allowed), rejected
     _check_prediction(drv, seq0, 40 * MS_PER_DAY)
 
 

@@ -215,3 +215,11 @@ def test_seed_reproducibility_and_sensitivity() -> None:
     assert a.events == b.events
     assert a.summary["dry_t_s"] == b.summary["dry_t_s"]
     assert a.summary["dry_t_s"] != c.summary["dry_t_s"]
+
+
+def test_a_pump_filled_with_nothing_is_dry_from_the_start(analytic: Scenario) -> None:
+    """fill = 0 mL: dry at t = 0 and for the whole run."""
+    res = pumpsim.simulate(pumpsim.load_scenario(analytic.source.replace('fill = "20 mL"', 'fill = "0 mL"')))
+    assert res.summary["dry_t_s"] == 0.0
+    assert res.summary["dry_total_s"] == 45 * DAY_S
+    assert res.summary["delivered_ml"] == 0.0

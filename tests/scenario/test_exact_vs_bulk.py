@@ -38,3 +38,17 @@ def test_modes_identical_with_stroke_noise_and_another_seed() -> None:
         b = pumpsim.simulate(sc, seed=seed, exact=True)
         assert _comparable(a.summary) == _comparable(b.summary)
         assert a.events == b.events
+
+
+def test_modes_identical_with_a_fine_trace_and_events_on_grid_rows() -> None:
+    """Events at grid instants (one-minute trace, boluses, bridge, priming) never leave two rows at one time."""
+    from pathlib import Path
+
+    sc = pumpsim.load_scenario(Path(__file__).with_name("edge_minute_trace.toml"))
+    a = pumpsim.simulate(sc)
+    b = pumpsim.simulate(sc, exact=True)
+    assert a.trace is not None and b.trace is not None
+    assert len(np.unique(a.trace["t_s"])) == len(a.trace["t_s"])
+    for col, values in a.trace.items():
+        assert np.array_equal(values, b.trace[col]), col
+    assert a.events == b.events

@@ -128,6 +128,7 @@ def test_ctrl_c_leaves_readable_partial_outputs(tmp_path: Path) -> None:
     assert s["complete"] is False and 0 < s["simulated_s"] < 3000 * 86400
     rows = list(csv.DictReader((out / "trace.csv").open()))
     assert len(rows) > 1000 and all(len(r) == len(rows[0]) for r in rows)
+    assert float(rows[-1]["t_s"]) <= s["simulated_s"]  # no row beyond what the summary covers
     for line in (out / "events.jsonl").read_text().splitlines():
         json.loads(line)
 

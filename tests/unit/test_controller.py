@@ -55,7 +55,9 @@ def test_low_alarm_exactly_at_threshold_stroke() -> None:
     (raised,) = _codes(ctl, EventCode.ALARM_RAISED)
     assert raised == (36 * MS_PER_DAY, AlarmId.LOW_RESERVOIR, 2_000_000)
     assert ctl.status().reservoir_estimate_nl < 2_000_000
-    assert ctl.predicted_low_alarm_ms == 36 * MS_PER_DAY
+    # Predicted exactly at boot; once raised there is nothing left to predict.
+    assert _codes(ctl, EventCode.LOW_ALARM_PREDICTION)[0][1] == 36 * 86_400
+    assert ctl.predicted_low_alarm_ms is None
 
 
 def test_refill_clears_alarms_and_restarts_delivery() -> None:
@@ -218,3 +220,46 @@ def test_event_log_ring_buffer_reports_losses() -> None:
     assert [r.a for r in recs] == [8, 9] and lost == 0
     with pytest.raises(ValueError):
         EventLog(0)
+
+
+def test_priming_is_refused_while_empty_and_never_fires_later() -> None:
+    """REQ-RX-008: a priming bolus asked for from an empty pump is rejected; the next refill gives no bolus."""
+    ctl, hal = _ctl(fill_nl=1_000_000)  # 1 mL at 0.5 mL/day: empty at day 2
+    run_until(ctl, hal, 3 * MS_PER_DAY)
+    assert ctl.status().delivery_stopped
+    hal.inbox.send(PrimingBolus())
+    wake_now(ctl, hal, 3 * MS_PER_DAY)
+    assert ctl.status().priming_strokes_left == 0
+    assert _codes(ctl, EventCode.COMMAND_REJECTED)[-1][1:] == (5, 3)  # BAD_VALUE, PRIMING_BOLUS
+    hal.inbox.send(Refill(20_000_000, 500_000))
+    wake_now(ctl, hal, 5 * MS_PER_DAY)
+    assert hal.motor.program is not None and hal.motor.program.rate_pl_per_day == 500_000_000
+
+
+def test_reprogram_during_a_bridge_takes_effect_at_once() -> None:
+    """REQ-RX-009: STOPPED sent during a bridge runs now (at the old concentration), not after the bridge."""
+    ctl, hal = _ctl(dead_volume_nl=234_000)
+    run_until(ctl, hal, MS_PER_DAY)
+    hal.inbox.send(Refill(20_000_000, 1_000_000, bridge=True))
+    wake_now(ctl, hal, MS_PER_DAY)
+    hal.inbox.send(Reprogram(Prescription(PrescriptionMode.STOPPED)))
+    wake_now(ctl, hal, MS_PER_DAY + 60_000)
+    st = ctl.status()
+    assert st.prescription.mode is PrescriptionMode.STOPPED and st.conc_ng_per_ml == 500_000
+    assert st.bridge_strokes_left > 0
+    assert hal.motor.program is not None
+    assert hal.motor.program.rate_pl_per_day == PumpConfig().min_rate_pl_per_day
+
+
+def test_bolus_end_keeps_the_kind_it_started_with() -> None:
+    """A periodic bolus window closed by a switch to single-bolus mode is logged as a periodic end."""
+    rx = Prescription(PrescriptionMode.PERIODIC_BOLUS, dose_ng_per_day=250_000, bolus_ng=25_000,
+                      bolus_duration_ms=30 * 60_000, bolus_interval_ms=6 * MS_PER_H, bolus_start_ms=0)
+    ctl, hal = _ctl(rx)
+    run_until(ctl, hal, 10 * 60_000)
+    hal.inbox.send(Reprogram(Prescription(PrescriptionMode.SINGLE_BOLUS, bolus_ng=50_000,
+                                          bolus_duration_ms=MS_PER_H)))
+    wake_now(ctl, hal, 10 * 60_000)
+    run_until(ctl, hal, 2 * MS_PER_H, booted=True)
+    kinds = [(r.code.name, r.a) for r in ctl.log.records() if r.code.name in ("BOLUS_START", "BOLUS_END")]
+    assert kinds == [("BOLUS_START", 1), ("BOLUS_END", 1), ("BOLUS_START", 2), ("BOLUS_END", 2)]
