@@ -10,6 +10,7 @@ exits with 130 after writing what it had.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from collections.abc import Sequence
@@ -103,15 +104,22 @@ def _run(args: argparse.Namespace) -> int:
     out = args.out
     if out is None:
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        out = Path("runs") / f"{sc.name}-{stamp}"
+        # The scenario name becomes part of a path: keep it to safe characters.
+        slug = re.sub(r"[^A-Za-z0-9._-]+", "_", sc.name).strip("._") or "scenario"
+        out = Path("runs") / f"{slug[:60]}-{stamp}"
         n = 1
         while out.exists():
             n += 1
-            out = Path("runs") / f"{sc.name}-{stamp}-{n}"
+            out = Path("runs") / f"{slug[:60]}-{stamp}-{n}"
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out}: exists and is not a directory")
-    sink = DirectorySink(out)
-    (out / "scenario.toml").write_text(sc.source or "", encoding="utf-8")
+    try:
+        sink = DirectorySink(out)
+        (out / "scenario.toml").write_text(sc.source or "", encoding="utf-8")
+    except FileExistsError:
+        raise
+    except OSError as e:
+        raise UserError(f"--out {out}: cannot write there ({e.strerror or e})") from None
     sim = Simulation(sc, seed=args.seed, exact=args.exact, sink=sink)
     t0 = time.perf_counter()
     try:

@@ -124,7 +124,7 @@ _FAMILIES = {
     )
 }
 
-_NUM = re.compile(r"^\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*(.*?)\s*$")
+_NUM = units.NUMBER  # the scenario loader's number syntax (ASCII digits)
 
 _RX = {"dose": "dose rate", "rate": "flow rate", "bolus": "mass", "bolus_duration": "duration",
        "bolus_interval": "duration"}
@@ -234,6 +234,8 @@ def _quantity(text: str, family: _Family) -> tuple[Decimal, str, Decimal] | None
         value = Decimal(m.group(1))
     except InvalidOperation:  # pragma: no cover - the regex admits only valid decimals
         return None
+    if value and abs(value.adjusted()) > units.MAX_EXPONENT:
+        return None  # reported as "not a quantity", like the scenario loader does
     unit = m.group(2).strip()
     scale = family.scale(unit.replace(" ", "").lower())
     if scale is None:

@@ -146,7 +146,7 @@ def load_scenario(source: str | Path) -> Scenario:
 
     if isinstance(source, Path):
         return parse_scenario(source.read_text(encoding="utf-8"), origin=str(source))
-    if "\n" not in source and "=" not in source:
+    if "\n" not in source and ("=" not in source or Path(source).exists()):
         if source in builtin_names():
             return parse_scenario(builtin_text(source), origin=f"built-in {source}")
         p = Path(source)
@@ -202,7 +202,8 @@ def scenario_from_data(data: dict[str, Any], source: str = "") -> Scenario:
     visits = _visits(top, duration, pump, drug.conc_ng_per_ml, rx, cfg)
     top.done("name, description, duration, seed, trace_interval, [pump], [catheter], [drug], "
              "[prescription], [[visit]], [refill_plan]")
-    _check(len(str(name)) <= 200, "name", name, "at most 200 characters")
+    _check(len(str(name)) <= 200 and all(c.isprintable() for c in str(name)), "name", name,
+           "at most 200 printable characters")
     return Scenario(
         name=str(name), duration_ms=duration, seed=int(seed), pump=pump, catheter=catheter, drug=drug,
         prescription=rx, visits=visits, priming_bolus=priming, description=str(description),
@@ -268,8 +269,12 @@ def _pump(t: _Table) -> PumpSpec:
     max_rate = t.get("max_rate", units.rate_pl_per_day, d.max_rate_pl_per_day)
     assert min_rate is not None and max_rate is not None
     _check(min_rate > 0, t.key("min_rate"), t.data.get("min_rate"), "a flow rate > 0 mL/day")
-    _check(min_rate <= max_rate <= 100 * PL_PER_ML, t.key("max_rate"), t.data.get("max_rate"),
-           "a flow rate from min_rate to 100 mL/day")
+    if "max_rate" in t.data:
+        _check(min_rate <= max_rate <= 100 * PL_PER_ML, t.key("max_rate"), t.data["max_rate"],
+               "a flow rate from min_rate to 100 mL/day")
+    else:
+        _check(min_rate <= max_rate, t.key("min_rate"), t.data.get("min_rate"),
+               f"a flow rate at most max_rate ({max_rate / PL_PER_ML:g} mL/day by default)")
     internal = t.get("internal_volume", units.volume_nl, d.internal_volume_nl)
     unasp = t.get("unaspirated_volume", units.volume_nl, d.unaspirated_nl)
     assert internal is not None and unasp is not None
@@ -345,7 +350,11 @@ def _dose(t: _Table, conc: int, what: str) -> int:
         rate = t.get("rate", units.rate_pl_per_day)
         assert rate is not None
         _check(rate > 0, t.key("rate"), t.data["rate"], "a flow rate > 0")
-        return (rate * conc + PL_PER_ML // 2) // PL_PER_ML
+        dose = (rate * conc + PL_PER_ML // 2) // PL_PER_ML
+        # The pump is programmed in whole ng/day; refuse a rate that rounding would change by > 0.1 %.
+        _check(dose > 0 and abs(dose * PL_PER_ML - rate * conc) * 1000 <= rate * conc, t.key("rate"), t.data["rate"],
+               "a rate the pump can program in whole ng/day at this concentration (write a dose instead)")
+        return dose
     dose = t.need("dose", units.dose_ng_per_day, f"{what}: {units.DOSE_RATE}, or rate = {units.VOLUME_RATE}")
     _check(dose > 0, t.key("dose"), t.data["dose"], "a dose rate > 0")
     return dose

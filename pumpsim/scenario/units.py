@@ -12,7 +12,13 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
-_NUM = re.compile(r"^\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*(.*?)\s*$")
+# ASCII digits only: \d would also take "١٠" or full-width digits.
+_NUM = re.compile(r"^\s*([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)\s*(.*?)\s*$")
+#: The number syntax every quantity uses (also by ``pumpsim sweep --vary``).
+NUMBER = _NUM
+#: Largest decimal exponent a quantity may have: far beyond any real value, and
+#: small enough that the integer conversion stays instant.
+MAX_EXPONENT = 24
 
 #: Volume units in nL.
 VOLUME_NL = {"ml": Decimal(10) ** 6, "ul": Decimal(1000), "µl": Decimal(1000), "μl": Decimal(1000), "nl": Decimal(1)}
@@ -55,6 +61,8 @@ def _split(text: object, expected: str) -> tuple[Decimal, str]:
         value = Decimal(m.group(1))
     except InvalidOperation:  # pragma: no cover - the regex admits only valid decimals
         raise QuantityError(text, expected) from None
+    if value and abs(value.adjusted()) > MAX_EXPONENT:
+        raise QuantityError(text, f"{expected}, with a number between 1e-{MAX_EXPONENT} and 1e{MAX_EXPONENT}")
     unit = m.group(2).replace(" ", "").lower()
     return value, unit
 
@@ -149,7 +157,7 @@ def time_of_day_ms(text: object) -> int:
     """'06:30' -> 23400000 (ms after midnight)."""
     if not isinstance(text, str):
         raise QuantityError(text, TIME_OF_DAY)
-    m = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*", text)
+    m = re.fullmatch(r"\s*([0-9]{1,2}):([0-9]{2})\s*", text)
     if not m or int(m.group(1)) > 23 or int(m.group(2)) > 59:
         raise QuantityError(text, TIME_OF_DAY)
     return (int(m.group(1)) * 60 + int(m.group(2))) * 60_000

@@ -408,3 +408,11 @@ def test_default_chunk_balances_work() -> None:
     assert sweep.default_chunk(40, 2, 365) == 5
     assert sweep.default_chunk(3, 8, 30) == 1
     assert np.all([sweep.default_chunk(n, w, d) >= 1 for n in (1, 50) for w in (1, 4) for d in (1, 3650)])
+
+
+def test_vary_rejects_absurd_exponents_cleanly(tmp_path: Path) -> None:
+    """A distribution argument with a huge exponent is a one-line --vary error, exit 2, no traceback."""
+    p = subprocess.run([sys.executable, "-m", "pumpsim", "sweep", "analytic", "--runs", "2", "--days", "2",
+                        "--vary", "pump.fill=uniform(1e999999999 mL, 2 mL)", "--out", str(tmp_path / "s"),
+                        "--no-progress"], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 2 and "--vary pump.fill" in p.stderr and "Traceback" not in p.stderr

@@ -138,3 +138,21 @@ def test_days_beyond_the_scenario_keeps_refilling(tmp_path: Path) -> None:
     assert main(["run", "default", "--days", "400", "--out", str(tmp_path / "r"), "--quiet"]) == 0
     s = json.loads((tmp_path / "r" / "summary.json").read_text())
     assert s["dry_t_s"] is None and s["visits"] == 400 // 17 + 1
+
+
+def test_unwritable_out_and_odd_names_are_clean_errors(tmp_path: Path) -> None:
+    """--out under a regular file exits 2 with a message; a name with a slash stays under runs/."""
+    p = _run("run", "analytic", "--days", "1", "--out", "/etc/passwd/x")
+    assert p.returncode == 2 and "cannot write there" in p.stderr and "Traceback" not in p.stderr
+    f = tmp_path / "s.toml"
+    f.write_text(pumpsim_text().replace('name = "analytic"', 'name = "../../evil/name"'))
+    p = _run("run", str(f), "--days", "1", "--quiet", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    out = Path(p.stdout.strip())
+    assert out.parts[0] == "runs" and (tmp_path / out / "summary.json").exists()
+
+
+def pumpsim_text() -> str:
+    from pumpsim.scenario import builtin_text
+
+    return builtin_text("analytic")

@@ -190,3 +190,34 @@ def test_with_duration_cuts_or_extends_the_refill_plan() -> None:
     assert pumpsim.simulate(shorter).summary["visits"] == 1
     with pytest.raises(ScenarioError):
         with_duration(sc, 0)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key"),
+    [
+        ('duration = "10 d"', 'duration = "1e999999999 d"', "duration"),
+        ('duration = "10 d"', 'duration = "1e999990 d"', "duration"),
+        ('concentration = "500 mcg/mL"', 'concentration = "1e-400 mg/mL"', "[drug] concentration"),
+        ('duration = "10 d"', 'duration = "١٠ d"', "duration"),
+        ('duration = "10 d"', 'duration = "１０ d"', "duration"),
+        ('name = "t"', 'name = "a\\u0000b"', "name"),
+        ('fill = "20 mL"', 'fill = "20 mL"\nmin_rate = "30 mL/day"', "[pump] min_rate"),
+        ('concentration = "500 mcg/mL"\n', 'concentration = "10 ng/mL"\n', "[prescription] rate"),
+    ],
+)
+def test_hostile_numbers_and_names_are_clean_errors(old: str, new: str, key: str) -> None:
+    """Huge exponents, non-ASCII digits, control characters and lossy rates are ScenarioErrors, fast."""
+    text = BASE.replace(old, new, 1)
+    if key == "[prescription] rate":
+        text = text.replace('dose = "250 mcg/day"', 'rate = "0.05 mL/day"')
+    e = _err(text)
+    assert str(e).startswith(key + " = "), str(e)
+
+
+def test_a_file_whose_name_contains_equals_is_a_file(tmp_path: object) -> None:
+    """`x=1.toml` on disk is read as a file, not as TOML text."""
+    from pathlib import Path
+
+    p = Path(str(tmp_path)) / "x=1.toml"
+    p.write_text(BASE)
+    assert load_scenario(str(p)).name == "t"
