@@ -308,8 +308,9 @@ class Simulation:
             now = self._now
             target = min(t_fw, visits[vi].at_ms if vi < nv else t_end, t_end)
             prog = motor.program
-            k_now = motor.stroke_count()
+            dry_now = False
             if prog is not None:
+                k_now = motor.stroke_count()
                 if exact:
                     j = k_now - motor.base + 1
                     if j <= prog.strokes:
@@ -320,6 +321,7 @@ class Simulation:
                         kd = reservoir.dry_stroke(k_now, k_t)
                         if kd is not None:
                             target = prog.stroke_time_ms(kd - motor.base)
+                            dry_now = True
             if target > now:
                 yield env.timeout(target - now)
             # Trace rows and prescribed dose for (now, target] are taken only once
@@ -338,10 +340,9 @@ class Simulation:
                     self._prescribed += self._therapy_credit(now, target) * self._row_state[3]
             self._now = self._clock.now_ms = now = target
             n_before = self._n_events
-            if not self._dry:
-                k = motor.stroke_count()
-                if reservoir.is_dry_at(k) if exact else reservoir.dry_stroke(-1, k) is not None:
-                    self._on_dry(now)
+            # Bulk mode found the emptying stroke before the wait; exact mode checks every stroke.
+            if dry_now or (exact and not self._dry and reservoir.is_dry_at(motor.stroke_count())):
+                self._on_dry(now)
             while vi < nv and visits[vi].at_ms <= now:
                 self._visit(visits[vi], now)
                 vi += 1
