@@ -380,6 +380,10 @@ class Simulation:
         fw = self.firmware
         prog = self.hal.motor.program
         self._credit_mark = prog.credit_at(now) if prog is not None else 0
+        if not self.trace:
+            # Only the believed concentration is needed (for prescribed_mg).
+            self._row_state = (0, 0, 0, fw.conc_ng_per_ml, 0)
+            return
         est_base, count_base = fw.estimate_basis()
         bits = 0
         for a in fw.active_alarms:
