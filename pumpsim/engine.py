@@ -337,7 +337,8 @@ class Simulation:
                     self._credit_mark = mark
                 else:
                     # Delivery stopped (empty alarm): the prescription still calls for drug.
-                    self._prescribed += self._therapy_credit(now, target) * self._row_state[3]
+                    credit = self.firmware.therapy.rate_rows(now, target)[2]
+                    self._prescribed += credit * self._row_state[3]
             self._now = self._clock.now_ms = now = target
             n_before = self._n_events
             # Bulk mode found the emptying stroke before the wait; exact mode checks every stroke.
@@ -358,17 +359,6 @@ class Simulation:
                 self._flush()
             if now >= t_end:
                 return
-
-    def _therapy_credit(self, t0: int, t1: int) -> int:
-        """Volume (pL x ms/day) the prescription in force calls for over [t0, t1)."""
-        th = self.firmware.therapy
-        total, t = 0, t0
-        while t < t1:
-            rate, nxt = th.rate_at(t)
-            nxt = min(nxt, t1)
-            total += rate * (nxt - t)
-            t = nxt
-        return total
 
     def _after_wake(self, now: int) -> None:
         if not self.trace and self.hal.motor.stroke_count() - self._released_at >= CHUNK:
