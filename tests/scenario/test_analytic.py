@@ -223,3 +223,12 @@ def test_a_pump_filled_with_nothing_is_dry_from_the_start(analytic: Scenario) ->
     assert res.summary["dry_t_s"] == 0.0
     assert res.summary["dry_total_s"] == 45 * DAY_S
     assert res.summary["delivered_ml"] == 0.0
+
+
+def test_old_strokes_are_released_with_and_without_a_trace() -> None:
+    """Memory stays flat: after a year only the stroke chunks still needed are held, trace or not."""
+    sc = pumpsim.load_scenario("default")
+    for trace in (True, False):
+        sim = pumpsim.Simulation(sc, trace=trace)
+        sim.run()
+        assert len(sim.stream._chunks) <= 3, (trace, len(sim.stream._chunks))
