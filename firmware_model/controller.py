@@ -482,8 +482,14 @@ class PumpController:
         else:
             th = self._therapy_or_raise()
             if th.rx.mode in _LOGGED_EDGES:  # bolus edges are logged: wake for them
-                t_wake = min(t_wake, th.rate_at(now_ms)[1])
-            rate, later, gain = th.rate_rows(now_ms, t_wake)
+                rate, t_change = th.rate_at(now_ms)
+                t_wake = min(t_wake, t_change)
+                if t_change >= t_wake:  # one rate until the wake-up: no table to walk
+                    gain = rate * (t_wake - now_ms)
+                else:
+                    rate, later, gain = th.rate_rows(now_ms, t_wake)
+            else:
+                rate, later, gain = th.rate_rows(now_ms, t_wake)
         credit = self._credit + gain
         motor = self._hal.motor
         if rate == 0 and not later:

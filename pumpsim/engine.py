@@ -390,11 +390,11 @@ class Simulation:
         self._dry_since = now
         if self._dry_first is None:
             self._dry_first = now
-        self._emit({"t_ms": now, "kind": "dry", "strokes": self.hal.motor.stroke_count()})
+        self._emit({"t_s": now / 1000, "t_ms": now, "kind": "dry", "strokes": self.hal.motor.stroke_count()})
 
     def _visit(self, v: Visit, now: int) -> None:
         self._visit_count += 1
-        ev: dict[str, Any] = {"t_ms": now, "kind": "visit", "origin": v.origin}
+        ev: dict[str, Any] = {"t_s": now / 1000, "t_ms": now, "kind": "visit", "origin": v.origin}
         inbox = self.hal.inbox
         if v.refill_nl is not None:
             k = self.hal.motor.stroke_count()
@@ -437,10 +437,9 @@ class Simulation:
     # ----------------------------------------------------------- events
 
     def _emit(self, ev: dict[str, Any]) -> None:
-        t_ms = ev.pop("t_ms")
-        out = {"t_s": _t_s(t_ms), "t_ms": t_ms, **ev}
+        """Count and hand on one event; it starts with t_s and t_ms, then kind."""
         self._n_events += 1
-        self.sink.event(out)
+        self.sink.event(ev)
 
     def _drain(self, now: int) -> None:
         if self.firmware.log.next_seq == self._seq:
@@ -464,42 +463,43 @@ class Simulation:
                 self._open_alarm[alarm] = ep
             elif alarm in self._open_alarm:
                 self._open_alarm.pop(alarm)["cleared_t_s"] = _t_s(t)
-            return {"t_ms": t, "kind": "alarm", "alarm": _ALARM_NAMES[alarm],
+            return {"t_s": t / 1000, "t_ms": t, "kind": "alarm", "alarm": _ALARM_NAMES[alarm],
                     "state": "raised" if raised else "cleared", "reservoir_estimated_ml": _ml(rec.b)}
         if c is EventCode.TONE:
             self._tones += 1
             alarm = AlarmId(rec.a)
-            return {"t_ms": t, "kind": "tone", "pattern": tone_for(alarm).name, "alarm": _ALARM_NAMES[alarm],
-                    "duration_ms": tone_for(alarm).duration_ms}
+            pattern = tone_for(alarm)
+            return {"t_s": t / 1000, "t_ms": t, "kind": "tone", "pattern": pattern.name,
+                    "alarm": _ALARM_NAMES[alarm], "duration_ms": pattern.duration_ms}
         if c is EventCode.REFILL:
-            ev: dict[str, Any] = {"t_ms": t, "kind": "refill", "entered_ml": _ml(rec.a),
+            ev: dict[str, Any] = {"t_s": t / 1000, "t_ms": t, "kind": "refill", "entered_ml": _ml(rec.a),
                                   "concentration_mg_per_ml": rec.b / 1e6}
             out = self._refill_outcome
             if out is not None:
                 ev.update(reservoir_actual_ml=_ml(out.volume_nl), mixed_concentration_mg_per_ml=out.conc_ng_per_nl)
             return ev
         if c is EventCode.REPROGRAM:
-            return {"t_ms": t, "kind": "reprogram", "mode": PrescriptionMode(rec.a).name.lower(),
+            return {"t_s": t / 1000, "t_ms": t, "kind": "reprogram", "mode": PrescriptionMode(rec.a).name.lower(),
                     "daily_dose_mg": rec.b / _NG_PER_MG}
         if c is EventCode.BOLUS_START or c is EventCode.BOLUS_END:
-            ev = {"t_ms": t, "kind": "bolus", "bolus": _BOLUS_NAMES[BolusKind(rec.a)],
+            ev = {"t_s": t / 1000, "t_ms": t, "kind": "bolus", "bolus": _BOLUS_NAMES[BolusKind(rec.a)],
                   "state": "start" if c is EventCode.BOLUS_START else "end"}
             if rec.b:
                 ev["volume_ml"] = _ml(rec.b)
             return ev
         if c is EventCode.LOW_ALARM_PREDICTION:
             self._predicted = None if rec.a < 0 else float(rec.a)
-            return {"t_ms": t, "kind": "prediction", "predicted_low_reservoir_t_s": self._predicted}
+            return {"t_s": t / 1000, "t_ms": t, "kind": "prediction", "predicted_low_reservoir_t_s": self._predicted}
         if c is EventCode.COMMAND_REJECTED:
-            return {"t_ms": t, "kind": "rejected", "reason": RejectReason(rec.a).name.lower(),
+            return {"t_s": t / 1000, "t_ms": t, "kind": "rejected", "reason": RejectReason(rec.a).name.lower(),
                     "command": _command_name(rec.b)}
         if c is EventCode.DELIVERY_STOPPED:
-            return {"t_ms": t, "kind": "delivery_stopped", "alarm": _ALARM_NAMES[AlarmId(rec.a)]}
+            return {"t_s": t / 1000, "t_ms": t, "kind": "delivery_stopped", "alarm": _ALARM_NAMES[AlarmId(rec.a)]}
         if c is EventCode.ALARM_THRESHOLD_SET:
-            return {"t_ms": t, "kind": "threshold", "low_reservoir_ml": _ml(rec.a)}
+            return {"t_s": t / 1000, "t_ms": t, "kind": "threshold", "low_reservoir_ml": _ml(rec.a)}
         if c is EventCode.BOOT:
-            return {"t_ms": t, "kind": "boot", "firmware_version": rec.a}
-        return {"t_ms": t, "kind": "log", "code": int(c), "a": rec.a, "b": rec.b}
+            return {"t_s": t / 1000, "t_ms": t, "kind": "boot", "firmware_version": rec.a}
+        return {"t_s": t / 1000, "t_ms": t, "kind": "log", "code": int(c), "a": rec.a, "b": rec.b}
 
     # ------------------------------------------------------------ trace
 
