@@ -447,18 +447,27 @@ class PumpController:
         self._bolus_window = window
 
     def _stroke_limit(self) -> int | None:
-        """Strokes until the next stroke-counted decision (threshold, bridge or priming end)."""
+        """Strokes until the next stroke-counted decision (threshold, bridge or priming end).
+
+        The estimate only falls between wake-ups, so the next threshold still
+        above it (low, then the empty floor) is the nearer of the two.
+        """
+        limit = 0  # 0: no limit yet (every real limit is >= 1)
+        for n in (self._bridge_left, self._prime_left):
+            if n > 0 and (limit == 0 or n < limit):
+                limit = n
         est_pl = self._estimate_pl()
-        sv = self._cfg.stroke_volume_pl
-        limits = [n for n in (self._bridge_left, self._prime_left) if n > 0]
-        for alarm, thr_nl in (
-            (AlarmId.LOW_RESERVOIR, self._low_nl),
-            (AlarmId.EMPTY_RESERVOIR, self._cfg.empty_floor_nl),
-        ):
-            thr_pl = thr_nl * PL_PER_NL
-            if alarm not in self._alarms and est_pl > thr_pl:
-                limits.append(ceil_div(est_pl - thr_pl, sv))
-        return min(limits) if limits else None
+        if AlarmId.LOW_RESERVOIR not in self._alarms and est_pl > self._low_nl * PL_PER_NL:
+            over_pl = est_pl - self._low_nl * PL_PER_NL
+        elif AlarmId.EMPTY_RESERVOIR not in self._alarms and est_pl > self._cfg.empty_floor_nl * PL_PER_NL:
+            over_pl = est_pl - self._cfg.empty_floor_nl * PL_PER_NL
+        else:
+            over_pl = 0
+        if over_pl > 0:
+            n = ceil_div(over_pl, self._cfg.stroke_volume_pl)
+            if limit == 0 or n < limit:
+                limit = n
+        return limit or None
 
     def _schedule(self, now_ms: int) -> int:
         """Program the motor up to the next decision and set the RTC wake-up.
