@@ -58,7 +58,7 @@ from .scenario.model import Scenario
 #: Format version of sweep.json / runs.jsonl / aggregate.json.
 FORMAT = 1
 #: Rough cost of one simulated device-year with trace=False, seconds (for the default chunk size).
-EST_S_PER_DEVICE_YEAR = 0.1
+EST_S_PER_DEVICE_YEAR = 0.05
 #: Aim for tasks of about this many seconds: long enough that per-task overhead is noise.
 TARGET_TASK_S = 1.0
 #: Chunks in flight per worker.
