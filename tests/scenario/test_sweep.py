@@ -403,8 +403,8 @@ def test_importing_pumpsim_sweep_does_not_import_dask() -> None:
 
 
 def test_default_chunk_balances_work() -> None:
-    """About a second per task, but at least ~4 tasks per worker for small sweeps."""
-    assert sweep.default_chunk(10_000, 2, 365) == 10
+    """About a second per task (20 one-year runs at ~0.05 s each), but at least ~4 tasks per worker for small sweeps."""
+    assert sweep.default_chunk(10_000, 2, 365) == 20
     assert sweep.default_chunk(40, 2, 365) == 5
     assert sweep.default_chunk(3, 8, 30) == 1
     assert np.all([sweep.default_chunk(n, w, d) >= 1 for n in (1, 50) for w in (1, 4) for d in (1, 3650)])
