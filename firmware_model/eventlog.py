@@ -12,8 +12,8 @@ writer lapped them, :meth:`since` reports how many records were lost.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import IntEnum
+from typing import NamedTuple
 
 
 class EventCode(IntEnum):
@@ -33,9 +33,12 @@ class EventCode(IntEnum):
     DELIVERY_STOPPED = 12  # a = AlarmId that stopped delivery, b = 0
 
 
-@dataclass(frozen=True, slots=True)
-class LogRecord:
-    """One log entry; *seq* numbers records from 0 since boot."""
+class LogRecord(NamedTuple):
+    """One log entry; *seq* numbers records from 0 since boot.
+
+    A named tuple rather than a frozen dataclass: it is written at every
+    logged event, and a tuple is the cheapest immutable record (a C struct).
+    """
 
     seq: int
     t_ms: int
