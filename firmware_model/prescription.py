@@ -308,8 +308,3 @@ class Therapy:
             if rates[i] != cur:
                 cur = rates[i]
                 rows.append((t, cur))
-
-    def dose_rate_ng_per_day(self, t_ms: int) -> int:
-        """Programmed dose rate at *t_ms* (basal plus any active bolus), ng/day."""
-        rate, _ = self.rate_at(t_ms)
-        return (rate * self.conc_ng_per_ml + PL_PER_ML // 2) // PL_PER_ML

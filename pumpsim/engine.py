@@ -121,13 +121,10 @@ class EngineMotor:
 
 
 class EngineSounder:
-    """Counts tones; the engine reports them from the firmware's log."""
-
-    def __init__(self) -> None:
-        self.played = 0
+    """A silent sounder: the engine reports tones from the firmware's log, which has their times."""
 
     def play(self, pattern: TonePattern) -> None:
-        self.played += 1
+        pass
 
 
 class EngineRtc:
