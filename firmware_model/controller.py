@@ -98,7 +98,9 @@ class PumpController:
         self._log = EventLog(cfg.log_capacity)
         self._pending_rx = rx
         self._pending_conc = conc_ng_per_ml
-        self._therapy: Therapy | None = None
+        # Replaced at boot; set here so the hot path never tests for None.
+        self._therapy = Therapy(rx, conc_ng_per_ml, 0, cfg.min_rate_pl_per_day)
+        self._booted = False
         # Program to switch to when the bridge bolus ends (new drug at the tip).
         self._next: tuple[Prescription, int] | None = None
         self._bridge_left = 0
@@ -108,6 +110,9 @@ class PumpController:
         self._count_base = 0
         self._last_count = 0
         self._low_nl = cfg.low_reservoir_nl
+        # Thresholds in pL, the estimate's unit, so a wake-up does no scaling.
+        self._low_pl = cfg.low_reservoir_nl * PL_PER_NL
+        self._floor_pl = cfg.empty_floor_nl * PL_PER_NL
         # Active alarms and when each one's next tone is due.
         self._alarms: dict[AlarmId, int] = {}
         self._stopped = False
@@ -140,12 +145,18 @@ class PumpController:
         self._now = now_ms
         self._last_count = self._count_base = self._hal.motor.stroke_count()
         self._therapy = Therapy(self._pending_rx, self._pending_conc, now_ms, self._cfg.min_rate_pl_per_day)
+        self._booted = True
         self._log.append(now_ms, EventCode.BOOT, FIRMWARE_VERSION, 0)
         self._log.append(now_ms, EventCode.REPROGRAM, int(self._pending_rx.mode), self._pending_rx.daily_dose_ng())
         return self._run(now_ms, predict=True)
 
     def on_wake(self, now_ms: int) -> int:
-        """Do all work due at *now_ms*; returns the next wake-up time (> now_ms)."""
+        """Do all work due at *now_ms*; returns the next wake-up time (> now_ms).
+
+        Raises RuntimeError before :meth:`boot`.
+        """
+        if not self._booted:
+            raise RuntimeError("controller not booted: call boot() first")
         self._account(now_ms)
         self._now = now_ms
         predict = False
@@ -204,7 +215,7 @@ class PumpController:
         believes is in the reservoir; 0 while delivery is stopped.
         """
         prog = self._program
-        if prog is None or self._therapy is None:
+        if prog is None or not self._booted:
             return 0
         return round_div(prog.rate_at(self._now) * self._therapy.conc_ng_per_ml, PL_PER_ML)
 
@@ -226,7 +237,7 @@ class PumpController:
     # ------------------------------------------------------------- internals
 
     def _therapy_or_raise(self) -> Therapy:
-        if self._therapy is None:
+        if not self._booted:
             raise RuntimeError("controller not booted: call boot() first")
         return self._therapy
 
@@ -248,7 +259,11 @@ class PumpController:
         # the partial stroke each time would under-deliver.
         credit = prog.credit_at(now_ms) - delta * self._cost
         # A stall would leave owed strokes; never deliver them as a burst.
-        self._credit = min(max(credit, 0), self._cost - 1)
+        if credit < 0:
+            credit = 0
+        elif credit >= self._cost:
+            credit = self._cost - 1
+        self._credit = credit
 
     def _handle(self, cmd: object, now_ms: int) -> bool:
         """Apply one telemetry command; returns True if the schedule changed."""
@@ -363,20 +378,26 @@ class PumpController:
                 f"{threshold_nl} nL: expected {cfg.empty_floor_nl}..{cfg.reservoir_capacity_nl} nL",
             )
         self._low_nl = threshold_nl
+        self._low_pl = threshold_nl * PL_PER_NL
         self._log.append(now_ms, EventCode.ALARM_THRESHOLD_SET, threshold_nl, 0)
         return None
 
     def _run(self, now_ms: int, predict: bool) -> int:
         """The common tail of every wake-up: phases, alarms, tones, motor, RTC."""
-        self._finish_boluses(now_ms)
-        self._update_alarms(now_ms)
-        self._sound(now_ms)
+        # The guards skip calls that would do nothing (this runs at every wake-up).
+        if self._next is not None or self._priming_open:
+            self._finish_boluses(now_ms)
+        # The counter cannot move during a wake-up: one estimate serves alarms and schedule.
+        est_pl = self._estimate_pl()
+        self._update_alarms(now_ms, est_pl)
+        if self._alarms:
+            self._sound(now_ms)
         self._log_bolus_window(now_ms)
         if predict:
             self._predicted_low_ms = self._predict_low_alarm(now_ms)
             pred_s = -1 if self._predicted_low_ms is None else self._predicted_low_ms // MS_PER_S
             self._log.append(now_ms, EventCode.LOW_ALARM_PREDICTION, pred_s, 0)
-        return self._schedule(now_ms)
+        return self._schedule(now_ms, est_pl)
 
     def _finish_boluses(self, now_ms: int) -> None:
         cfg = self._cfg
@@ -394,20 +415,22 @@ class PumpController:
         count = self._last_count
         return self._est_base_pl - (count - self._count_base) * self._cfg.stroke_volume_pl
 
-    def _update_alarms(self, now_ms: int) -> None:
-        est_pl = self._estimate_pl()
-        est_nl = est_pl // PL_PER_NL
+    def _update_alarms(self, now_ms: int, est_pl: int) -> None:
+        alarms = self._alarms
         # REQ-ALM-001: low-reservoir alarm while the estimate is at or below the threshold.
-        self._set_alarm(AlarmId.LOW_RESERVOIR, est_pl <= self._low_nl * PL_PER_NL, now_ms, est_nl)
+        low = est_pl <= self._low_pl
         # REQ-ALM-002: empty-reservoir alarm at the floor; REQ-ALM-003: delivery stops.
-        empty = est_pl <= self._cfg.empty_floor_nl * PL_PER_NL
-        self._set_alarm(AlarmId.EMPTY_RESERVOIR, empty, now_ms, est_nl)
+        empty = est_pl <= self._floor_pl
+        if low is not (AlarmId.LOW_RESERVOIR in alarms):
+            self._set_alarm(AlarmId.LOW_RESERVOIR, low, now_ms, est_pl // PL_PER_NL)
+        if empty is not (AlarmId.EMPTY_RESERVOIR in alarms):
+            self._set_alarm(AlarmId.EMPTY_RESERVOIR, empty, now_ms, est_pl // PL_PER_NL)
         if empty and not self._stopped:
             self._log.append(now_ms, EventCode.DELIVERY_STOPPED, AlarmId.EMPTY_RESERVOIR, 0)
             if self._prime_left:  # REQ-RX-008: a priming bolus cut off by the empty floor is cancelled
                 self._prime_left = 0
         self._stopped = empty
-        if AlarmId.LOW_RESERVOIR in self._alarms:
+        if low:
             self._predicted_low_ms = None  # raised: nothing left to predict
 
     def _set_alarm(self, alarm: AlarmId, on: bool, now_ms: int, est_nl: int) -> None:
@@ -434,7 +457,7 @@ class PumpController:
             self._alarms[alarm] = now_ms + repeat_interval_ms(alarm, self._cfg)
 
     def _log_bolus_window(self, now_ms: int) -> None:
-        th = self._therapy_or_raise()
+        th = self._therapy
         window = None if self._stopped or self._prime_left else th.bolus_window(now_ms)
         if window == self._bolus_window:
             return
@@ -446,21 +469,23 @@ class PumpController:
             self._log.append(now_ms, EventCode.BOLUS_START, self._bolus_kind, 0)
         self._bolus_window = window
 
-    def _stroke_limit(self) -> int | None:
+    def _stroke_limit(self, est_pl: int) -> int | None:
         """Strokes until the next stroke-counted decision (threshold, bridge or priming end).
 
         The estimate only falls between wake-ups, so the next threshold still
         above it (low, then the empty floor) is the nearer of the two.
         """
         limit = 0  # 0: no limit yet (every real limit is >= 1)
-        for n in (self._bridge_left, self._prime_left):
-            if n > 0 and (limit == 0 or n < limit):
-                limit = n
-        est_pl = self._estimate_pl()
-        if AlarmId.LOW_RESERVOIR not in self._alarms and est_pl > self._low_nl * PL_PER_NL:
-            over_pl = est_pl - self._low_nl * PL_PER_NL
-        elif AlarmId.EMPTY_RESERVOIR not in self._alarms and est_pl > self._cfg.empty_floor_nl * PL_PER_NL:
-            over_pl = est_pl - self._cfg.empty_floor_nl * PL_PER_NL
+        n = self._bridge_left
+        if n > 0:
+            limit = n
+        n = self._prime_left
+        if n > 0 and (limit == 0 or n < limit):
+            limit = n
+        if est_pl > self._low_pl and AlarmId.LOW_RESERVOIR not in self._alarms:
+            over_pl = est_pl - self._low_pl
+        elif est_pl > self._floor_pl and AlarmId.EMPTY_RESERVOIR not in self._alarms:
+            over_pl = est_pl - self._floor_pl
         else:
             over_pl = 0
         if over_pl > 0:
@@ -469,7 +494,7 @@ class PumpController:
                 limit = n
         return limit or None
 
-    def _schedule(self, now_ms: int) -> int:
+    def _schedule(self, now_ms: int, est_pl: int) -> int:
         """Program the motor up to the next decision and set the RTC wake-up.
 
         The controller wakes for things it must act on (a tone, a bolus edge it
@@ -479,42 +504,44 @@ class PumpController:
         """
         cfg = self._cfg
         t_wake = now_ms + cfg.max_sleep_ms
-        for due in self._alarms.values():
-            t_wake = min(t_wake, due)
+        if self._alarms:  # the next tone
+            due = min(self._alarms.values())
+            if due < t_wake:
+                t_wake = due
         # Rate table from now to the wake-up, and the credit it accrues.
-        later: list[tuple[int, int]] = []
+        later: tuple[tuple[int, int], ...] = ()
         if self._stopped:
             rate = gain = 0
         elif self._prime_left:
             rate = cfg.max_rate_pl_per_day
             gain = rate * (t_wake - now_ms)
         else:
-            th = self._therapy_or_raise()
-            if th.rx.mode in _LOGGED_EDGES:  # bolus edges are logged: wake for them
+            th = self._therapy
+            if th.rx.mode in _LOGGED_EDGES:
+                # Bolus edges are logged, so the controller wakes for each:
+                # one rate until then, no table to walk.
                 rate, t_change = th.rate_at(now_ms)
-                t_wake = min(t_wake, t_change)
-                if t_change >= t_wake:  # one rate until the wake-up: no table to walk
-                    gain = rate * (t_wake - now_ms)
-                else:
-                    rate, later, gain = th.rate_rows(now_ms, t_wake)
+                if t_change < t_wake:
+                    t_wake = t_change
+                gain = rate * (t_wake - now_ms)
             else:
-                rate, later, gain = th.rate_rows(now_ms, t_wake)
-        credit = self._credit + gain
+                rate, rows, gain = th.rate_rows(now_ms, t_wake)
+                later = tuple(rows)
         motor = self._hal.motor
         if rate == 0 and not later:
             motor.stop()
             self._program = None
             self._credit = 0
         else:
-            n = credit // self._cost
-            limit = self._stroke_limit()
-            limited = limit is not None and limit <= n
-            program = MotorProgram(now_ms, limit if limited and limit is not None else n, rate, self._cost,
-                                   self._credit, tuple(later))
-            if limited:
+            n = (self._credit + gain) // self._cost
+            limit = self._stroke_limit(est_pl)
+            if limit is not None and limit <= n:
+                program = MotorProgram(now_ms, limit, rate, self._cost, self._credit, later)
                 # Wake exactly at the stroke that reaches the limit (REQ-ALM-001:
                 # the alarm sounds within one stroke of the threshold).
-                t_wake = program.stroke_time_ms(program.strokes)
+                t_wake = program.stroke_time_ms(limit)
+            else:
+                program = MotorProgram(now_ms, n, rate, self._cost, self._credit, later)
             self._program = program
             motor.run(program)
         self._hal.rtc.set_wakeup(t_wake)
@@ -533,7 +560,7 @@ class PumpController:
         if self._stopped or AlarmId.LOW_RESERVOIR in self._alarms:
             return None
         est_pl = self._estimate_pl()
-        thr_pl = self._low_nl * PL_PER_NL
+        thr_pl = self._low_pl
         if est_pl <= thr_pl:
             return None
         k = ceil_div(est_pl - thr_pl, self._cfg.stroke_volume_pl)

@@ -47,6 +47,9 @@ class LogRecord(NamedTuple):
     b: int
 
 
+_new_record = tuple.__new__
+
+
 class EventLog:
     """Ring buffer of :class:`LogRecord` with a fixed *capacity* (>= 1)."""
 
@@ -69,7 +72,9 @@ class EventLog:
 
     def append(self, t_ms: int, code: EventCode, a: int = 0, b: int = 0) -> None:
         """Write a record, overwriting the oldest one when full."""
-        self._slots[self._next_seq % self._capacity] = LogRecord(self._next_seq, t_ms, code, a, b)
+        # tuple.__new__ directly: the same record as LogRecord(...) without the
+        # generated __new__'s Python frame (this runs at every logged event).
+        self._slots[self._next_seq % self._capacity] = _new_record(LogRecord, (self._next_seq, t_ms, code, a, b))
         self._next_seq += 1
 
     def since(self, seq: int) -> tuple[list[LogRecord], int]:
@@ -78,14 +83,16 @@ class EventLog:
         Records older than the buffer's reach are gone; their count is returned
         as the second item so a reader can report the gap instead of hiding it.
         """
-        oldest = max(0, self._next_seq - self._capacity)
-        lost = max(0, oldest - seq)
-        start = max(seq, oldest)
-        out: list[LogRecord] = []
-        for s in range(start, self._next_seq):
-            rec = self._slots[s % self._capacity]
-            assert rec is not None  # slots below next_seq are always written
-            out.append(rec)
+        n, cap = self._next_seq, self._capacity
+        oldest = n - cap if n > cap else 0
+        lost = oldest - seq if seq < oldest else 0
+        start = seq if seq > oldest else oldest
+        if start >= n:
+            return [], lost
+        i, j = start % cap, n % cap
+        # Slices of the ring: one if the range does not wrap, two if it does.
+        slots = self._slots[i:j] if i < j else self._slots[i:] + self._slots[:j]
+        out = [rec for rec in slots if rec is not None]  # slots below next_seq are always written
         return out, lost
 
     def records(self) -> list[LogRecord]:

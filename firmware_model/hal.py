@@ -15,14 +15,12 @@ message arrives.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Final, Protocol, runtime_checkable
 
 from ._units import ceil_div
 from .tones import TonePattern
 
 
-@dataclass(frozen=True, slots=True)
 class MotorProgram:
     """A batch of strokes for the stroke timer, with a small rate table.
 
@@ -41,50 +39,80 @@ class MotorProgram:
     the rate (a Bresenham / DDA timer, portable to C with 64-bit integers as
     long as a program spans at most a day, see ``PumpConfig.max_sleep_ms``).
     The timer stops after *strokes* strokes.
+
+    Raises ValueError for a negative stroke count, a cost <= 0, *credit0*
+    outside [0, stroke_cost), rate-table times that do not increase, a
+    negative rate, or strokes with no rate to fire them.
+
+    A program is a value, like the register block it stands for: it is
+    loaded whole and never changed (the attributes are ``Final``, so
+    ``mypy`` rejects an assignment). It is a plain slotted class rather than
+    a frozen dataclass because one is built at every wake-up, and the frozen
+    dataclass's ``object.__setattr__`` calls cost 1 us of a 15 us budget.
     """
 
-    start_ms: int
-    strokes: int
-    rate_pl_per_day: int
-    stroke_cost: int
-    credit0: int
-    #: Later rows of the rate table: (from_ms, rate_pl_per_day), times increasing.
-    later: tuple[tuple[int, int], ...] = ()
-    _starts: tuple[int, ...] = field(init=False, repr=False, compare=False)
-    _rates: tuple[int, ...] = field(init=False, repr=False, compare=False)
-    _credits: tuple[int, ...] = field(init=False, repr=False, compare=False)
+    __slots__ = (
+        "_credits",
+        "_rates",
+        "_starts",
+        "credit0",
+        "later",
+        "rate_pl_per_day",
+        "start_ms",
+        "stroke_cost",
+        "strokes",
+    )
 
-    def __post_init__(self) -> None:
-        if self.strokes < 0:
-            raise ValueError(f"strokes must be >= 0, got {self.strokes}")
-        if self.stroke_cost <= 0:
-            raise ValueError(f"stroke_cost must be > 0, got {self.stroke_cost}")
-        if not 0 <= self.credit0 < self.stroke_cost:
-            raise ValueError(f"credit0 must be in [0, stroke_cost), got {self.credit0}")
-        if not self.later:  # single rate: the common case, kept cheap
-            if self.rate_pl_per_day < 0 or (self.strokes and self.rate_pl_per_day == 0):
-                raise ValueError(f"rate_pl_per_day must be > 0 with strokes, got {self.rate_pl_per_day}")
-            object.__setattr__(self, "_starts", (self.start_ms,))
-            object.__setattr__(self, "_rates", (self.rate_pl_per_day,))
-            object.__setattr__(self, "_credits", (self.credit0,))
-            return
-        starts = [self.start_ms]
-        rates = [self.rate_pl_per_day]
-        for t, r in self.later:
-            if t <= starts[-1]:
-                raise ValueError(f"rate table times must increase, got {t} after {starts[-1]}")
-            starts.append(t)
-            rates.append(r)
-        if min(rates) < 0:
-            raise ValueError(f"rates must be >= 0 pL/day, got {min(rates)}")
-        if self.strokes and max(rates) == 0:
-            raise ValueError("a program with strokes needs a rate > 0")
-        credits = [self.credit0]
-        for i in range(1, len(starts)):
-            credits.append(credits[-1] + rates[i - 1] * (starts[i] - starts[i - 1]))
-        object.__setattr__(self, "_starts", tuple(starts))
-        object.__setattr__(self, "_rates", tuple(rates))
-        object.__setattr__(self, "_credits", tuple(credits))
+    def __init__(
+        self,
+        start_ms: int,
+        strokes: int,
+        rate_pl_per_day: int,
+        stroke_cost: int,
+        credit0: int,
+        later: tuple[tuple[int, int], ...] = (),
+    ) -> None:
+        if strokes < 0:
+            raise ValueError(f"strokes must be >= 0, got {strokes}")
+        if stroke_cost <= 0:
+            raise ValueError(f"stroke_cost must be > 0, got {stroke_cost}")
+        if not 0 <= credit0 < stroke_cost:
+            raise ValueError(f"credit0 must be in [0, stroke_cost), got {credit0}")
+        self.start_ms: Final = start_ms
+        self.strokes: Final = strokes
+        self.rate_pl_per_day: Final = rate_pl_per_day
+        self.stroke_cost: Final = stroke_cost
+        self.credit0: Final = credit0
+        #: Later rows of the rate table: (from_ms, rate_pl_per_day), times increasing.
+        self.later: Final = later
+        if not later:  # single rate: the common case, kept cheap
+            if rate_pl_per_day < 0 or (strokes and rate_pl_per_day == 0):
+                raise ValueError(f"rate_pl_per_day must be > 0 with strokes, got {rate_pl_per_day}")
+            starts: tuple[int, ...] = (start_ms,)
+            rates: tuple[int, ...] = (rate_pl_per_day,)
+            credits: tuple[int, ...] = (credit0,)
+        else:
+            starts, rates, credits = _rate_table(start_ms, rate_pl_per_day, credit0, later)
+            if strokes and max(rates) == 0:
+                raise ValueError("a program with strokes needs a rate > 0")
+        self._starts: Final = starts
+        self._rates: Final = rates
+        #: Credit accrued at the start of each row.
+        self._credits: Final = credits
+
+    def _key(self) -> tuple[int, int, int, int, int, tuple[tuple[int, int], ...]]:
+        return (self.start_ms, self.strokes, self.rate_pl_per_day, self.stroke_cost, self.credit0, self.later)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, MotorProgram) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (f"MotorProgram(start_ms={self.start_ms}, strokes={self.strokes}, "
+                f"rate_pl_per_day={self.rate_pl_per_day}, stroke_cost={self.stroke_cost}, "
+                f"credit0={self.credit0}, later={self.later!r})")
 
     def _row(self, t_ms: int) -> int:
         return bisect_right(self._starts, t_ms) - 1
@@ -124,6 +152,25 @@ class MotorProgram:
     def end_ms(self) -> int:
         """Time of the last stroke (``start_ms`` for an empty program)."""
         return self.stroke_time_ms(self.strokes) if self.strokes else self.start_ms
+
+
+def _rate_table(
+    start_ms: int, rate0: int, credit0: int, later: tuple[tuple[int, int], ...]
+) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+    """(row start times, rates, credit at each row start) of a multi-row program."""
+    starts = [start_ms]
+    rates = [rate0]
+    for t, r in later:
+        if t <= starts[-1]:
+            raise ValueError(f"rate table times must increase, got {t} after {starts[-1]}")
+        starts.append(t)
+        rates.append(r)
+    if min(rates) < 0:
+        raise ValueError(f"rates must be >= 0 pL/day, got {min(rates)}")
+    credits = [credit0]
+    for i in range(1, len(starts)):
+        credits.append(credits[-1] + rates[i - 1] * (starts[i] - starts[i - 1]))
+    return tuple(starts), tuple(rates), tuple(credits)
 
 
 @runtime_checkable

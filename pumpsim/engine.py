@@ -96,12 +96,19 @@ class EngineMotor:
     def run(self, program: MotorProgram) -> None:
         self.base = self.stroke_count()
         self.program = program
-        self._memo_t = -1
+        # A program fires nothing at or before its start (credit0 < cost), so
+        # the memo (count now = base) stays true unless it started earlier.
+        if program.start_ms < self._memo_t:
+            self._memo_t = -1
 
     def stop(self) -> None:
-        self.base = self.stroke_count()
+        self.base = self.stroke_count()  # the memo (count now = base) stays true
         self.program = None
-        self._memo_t = -1
+
+    def advance(self, t_ms: int, count: int) -> None:
+        """The engine moved the clock to *t_ms*, where it already knows the count is *count*."""
+        self._memo_t = t_ms
+        self._memo_count = count
 
     def stroke_count(self) -> int:
         t = self._clock.now_ms
@@ -179,9 +186,12 @@ def _command_name(kind: int) -> str:
     except ValueError:
         return f"unknown({kind})"
 
-_ALARM_NAMES = {AlarmId.LOW_RESERVOIR: "low_reservoir", AlarmId.EMPTY_RESERVOIR: "empty_reservoir"}
-_BOLUS_NAMES = {BolusKind.PERIODIC: "periodic", BolusKind.SINGLE: "single", BolusKind.PRIMING: "priming",
-                BolusKind.BRIDGE: "bridge"}
+
+# Keyed by the enums; IntEnum members hash as their values, so the log's plain
+# integers look them up directly.
+_ALARM_NAMES = {a: a.name.lower() for a in AlarmId}
+_BOLUS_NAMES = {b: b.name.lower() for b in BolusKind}
+_TONES = {a: tone_for(a) for a in AlarmId}
 
 
 class Simulation:
@@ -225,6 +235,7 @@ class Simulation:
         self.firmware = PumpController(
             self.hal, scenario.firmware_config(), scenario.prescription, drug.conc_ng_per_ml, p.fill_nl
         )
+        self._log = self.firmware.log  # the same ring buffer for the controller's life
         self.env = simpy.Environment(initial_time=0)
         self._stroke_pl = p.stroke_volume_pl
         # Bookkeeping for outputs.
@@ -260,6 +271,15 @@ class Simulation:
         # With trace=False no grid rows are taken (sweeps); event rows still are not kept.
         self._next_grid = scenario.trace_interval_ms if trace else 1 << 62
         self._now = 0
+        self._formats = {
+            EventCode.ALARM_RAISED: self._ev_alarm, EventCode.ALARM_CLEARED: self._ev_alarm,
+            EventCode.TONE: self._ev_tone, EventCode.REFILL: self._ev_refill,
+            EventCode.REPROGRAM: self._ev_reprogram,
+            EventCode.BOLUS_START: self._ev_bolus, EventCode.BOLUS_END: self._ev_bolus,
+            EventCode.LOW_ALARM_PREDICTION: self._ev_prediction, EventCode.COMMAND_REJECTED: self._ev_rejected,
+            EventCode.DELIVERY_STOPPED: self._ev_stopped, EventCode.ALARM_THRESHOLD_SET: self._ev_threshold,
+            EventCode.BOOT: self._ev_boot,
+        }
         self.complete = False
         self.wall_s = 0.0
 
@@ -301,11 +321,16 @@ class Simulation:
             self._on_dry(0)
         exact = self.exact
         reservoir = self.reservoir
+        clock = self._clock
+        rows0 = self._rows[0]
+        # The next fixed instant: the next visit or the end of the run.
+        t_next = min(visits[0].at_ms, t_end) if nv else t_end
         while True:
             now = self._now
-            target = min(t_fw, visits[vi].at_ms if vi < nv else t_end, t_end)
+            target = t_fw if t_fw < t_next else t_next
             prog = motor.program
             dry_now = False
+            k_t = -1  # the stroke count at target, when known before the wait
             if prog is not None:
                 k_now = motor.stroke_count()
                 if exact:
@@ -313,12 +338,13 @@ class Simulation:
                     if j <= prog.strokes:
                         target = min(target, prog.stroke_time_ms(j))
                 elif not self._dry:
-                    k_t = motor.count_at(target)
-                    if k_t > k_now:
+                    k_t = motor.base + prog.strokes_by(target)
+                    if k_t > k_now and k_t > reservoir.wet_through:
                         kd = reservoir.dry_stroke(k_now, k_t)
                         if kd is not None:
                             target = prog.stroke_time_ms(kd - motor.base)
                             dry_now = True
+                            k_t = -1  # several strokes may share that millisecond
             if target > now:
                 yield env.timeout(target - now)
             # Trace rows and prescribed dose for (now, target] are taken only once
@@ -336,15 +362,19 @@ class Simulation:
                     # Delivery stopped (empty alarm): the prescription still calls for drug.
                     credit = self.firmware.therapy.rate_rows(now, target)[2]
                     self._prescribed += credit * self._row_state[3]
-            self._now = self._clock.now_ms = now = target
+            self._now = clock.now_ms = now = target
+            if k_t >= 0:
+                motor.advance(now, k_t)
             n_before = self._n_events
             # Bulk mode found the emptying stroke before the wait; exact mode checks every stroke.
             if dry_now or (exact and not self._dry and reservoir.is_dry_at(motor.stroke_count())):
                 self._on_dry(now)
-            while vi < nv and visits[vi].at_ms <= now:
-                self._visit(visits[vi], now)
-                vi += 1
-                t_fw = now  # a telemetry session wakes the controller
+            if t_next <= now:
+                while vi < nv and visits[vi].at_ms <= now:
+                    self._visit(visits[vi], now)
+                    vi += 1
+                    t_fw = now  # a telemetry session wakes the controller
+                t_next = min(visits[vi].at_ms, t_end) if vi < nv else t_end
             if t_fw <= now:
                 t_fw = fw.on_wake(now)
                 self._after_wake(now)
@@ -352,25 +382,30 @@ class Simulation:
                 self._event_row(now)
             # Flush only here, after the event rows of this instant: a grid row
             # at the same instant must still be replaceable by its event row.
-            if len(self._rows[0]) >= FLUSH_ROWS:
+            if len(rows0) >= FLUSH_ROWS:
                 self._flush()
             if now >= t_end:
                 return
 
     def _after_wake(self, now: int) -> None:
-        if not self.trace and self.hal.motor.stroke_count() - self._released_at >= CHUNK:
-            # Without a trace nothing else flushes: release old strokes here.
-            self._released_at = self.hal.motor.stroke_count()
-            self._flush()
-        n_before = self._n_events
-        self._drain(now)
+        motor = self.hal.motor
         fw = self.firmware
-        prog = self.hal.motor.program
+        prog = motor.program
         self._credit_mark = prog.credit_at(now) if prog is not None else 0
         if not self.trace:
-            # Only the believed concentration is needed (for prescribed_mg).
-            self._row_state = (0, 0, 0, fw.conc_ng_per_ml, 0)
+            if motor.stroke_count() - self._released_at >= CHUNK:
+                # Without a trace nothing else flushes: release old strokes here.
+                self._released_at = motor.stroke_count()
+                self._flush()
+            if self._log.next_seq != self._seq:
+                self._drain()
+                # Only the believed concentration is needed (for prescribed_mg);
+                # it changes only at a wake-up that logs (refill, reprogram, bridge end).
+                self._row_state = (0, 0, 0, fw.conc_ng_per_ml, 0)
             return
+        n_before = self._n_events
+        if self._log.next_seq != self._seq:
+            self._drain()
         est_base, count_base = fw.estimate_basis()
         bits = 0
         for a in fw.active_alarms:
@@ -438,65 +473,89 @@ class Simulation:
         self._n_events += 1
         self.sink.event(ev)
 
-    def _drain(self, now: int) -> None:
-        if self.firmware.log.next_seq == self._seq:
-            return
-        records, lost = self.firmware.log.since(self._seq)
+    def _drain(self) -> None:
+        """Turn the firmware's new log records into events."""
+        records, lost = self._log.since(self._seq)
         self._lost += lost
-        self._seq = self.firmware.log.next_seq
+        self._seq += lost + len(records)
+        self._n_events += len(records)
+        event, formats, raw = self.sink.event, self._formats, self._ev_log
         for rec in records:
-            ev = self._from_log(rec)
-            if ev is not None:
-                self._emit(ev)
+            event(formats.get(rec.code, raw)(rec))
 
-    def _from_log(self, rec: LogRecord) -> dict[str, Any] | None:
-        c, t = rec.code, rec.t_ms
-        if c is EventCode.ALARM_RAISED or c is EventCode.ALARM_CLEARED:
-            alarm = AlarmId(rec.a)
-            raised = c is EventCode.ALARM_RAISED
-            if raised:
-                ep: dict[str, Any] = {"alarm": _ALARM_NAMES[alarm], "t_s": _t_s(t), "cleared_t_s": None}
-                self._alarm_episodes.append(ep)
-                self._open_alarm[alarm] = ep
-            elif alarm in self._open_alarm:
-                self._open_alarm.pop(alarm)["cleared_t_s"] = _t_s(t)
-            return {"t_s": t / 1000, "t_ms": t, "kind": "alarm", "alarm": _ALARM_NAMES[alarm],
-                    "state": "raised" if raised else "cleared", "reservoir_estimated_ml": _ml(rec.b)}
-        if c is EventCode.TONE:
-            self._tones += 1
-            alarm = AlarmId(rec.a)
-            pattern = tone_for(alarm)
-            return {"t_s": t / 1000, "t_ms": t, "kind": "tone", "pattern": pattern.name,
-                    "alarm": _ALARM_NAMES[alarm], "duration_ms": pattern.duration_ms}
-        if c is EventCode.REFILL:
-            ev: dict[str, Any] = {"t_s": t / 1000, "t_ms": t, "kind": "refill", "entered_ml": _ml(rec.a),
-                                  "concentration_mg_per_ml": rec.b / 1e6}
-            out = self._refill_outcome
-            if out is not None:
-                ev.update(reservoir_actual_ml=_ml(out.volume_nl), mixed_concentration_mg_per_ml=out.conc_ng_per_nl)
-            return ev
-        if c is EventCode.REPROGRAM:
-            return {"t_s": t / 1000, "t_ms": t, "kind": "reprogram", "mode": PrescriptionMode(rec.a).name.lower(),
-                    "daily_dose_mg": rec.b / _NG_PER_MG}
-        if c is EventCode.BOLUS_START or c is EventCode.BOLUS_END:
-            ev = {"t_s": t / 1000, "t_ms": t, "kind": "bolus", "bolus": _BOLUS_NAMES[BolusKind(rec.a)],
-                  "state": "start" if c is EventCode.BOLUS_START else "end"}
-            if rec.b:
-                ev["volume_ml"] = _ml(rec.b)
-            return ev
-        if c is EventCode.LOW_ALARM_PREDICTION:
-            self._predicted = None if rec.a < 0 else float(rec.a)
-            return {"t_s": t / 1000, "t_ms": t, "kind": "prediction", "predicted_low_reservoir_t_s": self._predicted}
-        if c is EventCode.COMMAND_REJECTED:
-            return {"t_s": t / 1000, "t_ms": t, "kind": "rejected", "reason": RejectReason(rec.a).name.lower(),
-                    "command": _command_name(rec.b)}
-        if c is EventCode.DELIVERY_STOPPED:
-            return {"t_s": t / 1000, "t_ms": t, "kind": "delivery_stopped", "alarm": _ALARM_NAMES[AlarmId(rec.a)]}
-        if c is EventCode.ALARM_THRESHOLD_SET:
-            return {"t_s": t / 1000, "t_ms": t, "kind": "threshold", "low_reservoir_ml": _ml(rec.a)}
-        if c is EventCode.BOOT:
-            return {"t_s": t / 1000, "t_ms": t, "kind": "boot", "firmware_version": rec.a}
-        return {"t_s": t / 1000, "t_ms": t, "kind": "log", "code": int(c), "a": rec.a, "b": rec.b}
+    # One formatter per log code (self._formats), looked up in a dict: a
+    # wake-up that logs a record pays one hash lookup, not a chain of
+    # comparisons. Formatters also update the summary's alarm episodes, tone
+    # count and prediction.
+
+    def _ev_log(self, rec: LogRecord) -> dict[str, Any]:
+        """A code this engine does not know (a newer firmware): passed on raw."""
+        return {"t_s": rec.t_ms / 1000, "t_ms": rec.t_ms, "kind": "log", "code": int(rec.code),
+                "a": rec.a, "b": rec.b}
+
+    def _ev_alarm(self, rec: LogRecord) -> dict[str, Any]:
+        t = rec.t_ms
+        alarm = AlarmId(rec.a)
+        raised = rec.code is EventCode.ALARM_RAISED
+        if raised:
+            ep: dict[str, Any] = {"alarm": _ALARM_NAMES[alarm], "t_s": _t_s(t), "cleared_t_s": None}
+            self._alarm_episodes.append(ep)
+            self._open_alarm[alarm] = ep
+        elif alarm in self._open_alarm:
+            self._open_alarm.pop(alarm)["cleared_t_s"] = _t_s(t)
+        return {"t_s": t / 1000, "t_ms": t, "kind": "alarm", "alarm": _ALARM_NAMES[alarm],
+                "state": "raised" if raised else "cleared", "reservoir_estimated_ml": _ml(rec.b)}
+
+    def _ev_tone(self, rec: LogRecord) -> dict[str, Any]:
+        self._tones += 1
+        t = rec.t_ms
+        pattern = _TONES[rec.a]
+        return {"t_s": t / 1000, "t_ms": t, "kind": "tone", "pattern": pattern.name,
+                "alarm": _ALARM_NAMES[rec.a], "duration_ms": pattern.duration_ms}
+
+    def _ev_refill(self, rec: LogRecord) -> dict[str, Any]:
+        t = rec.t_ms
+        ev: dict[str, Any] = {"t_s": t / 1000, "t_ms": t, "kind": "refill", "entered_ml": _ml(rec.a),
+                              "concentration_mg_per_ml": rec.b / 1e6}
+        out = self._refill_outcome
+        if out is not None:
+            ev.update(reservoir_actual_ml=_ml(out.volume_nl), mixed_concentration_mg_per_ml=out.conc_ng_per_nl)
+        return ev
+
+    def _ev_reprogram(self, rec: LogRecord) -> dict[str, Any]:
+        t = rec.t_ms
+        return {"t_s": t / 1000, "t_ms": t, "kind": "reprogram", "mode": PrescriptionMode(rec.a).name.lower(),
+                "daily_dose_mg": rec.b / _NG_PER_MG}
+
+    def _ev_bolus(self, rec: LogRecord) -> dict[str, Any]:
+        t = rec.t_ms
+        ev: dict[str, Any] = {"t_s": t / 1000, "t_ms": t, "kind": "bolus", "bolus": _BOLUS_NAMES[rec.a],
+                              "state": "start" if rec.code is EventCode.BOLUS_START else "end"}
+        if rec.b:
+            ev["volume_ml"] = _ml(rec.b)
+        return ev
+
+    def _ev_prediction(self, rec: LogRecord) -> dict[str, Any]:
+        t = rec.t_ms
+        self._predicted = None if rec.a < 0 else float(rec.a)
+        return {"t_s": t / 1000, "t_ms": t, "kind": "prediction", "predicted_low_reservoir_t_s": self._predicted}
+
+    def _ev_rejected(self, rec: LogRecord) -> dict[str, Any]:
+        t = rec.t_ms
+        return {"t_s": t / 1000, "t_ms": t, "kind": "rejected", "reason": RejectReason(rec.a).name.lower(),
+                "command": _command_name(rec.b)}
+
+    def _ev_stopped(self, rec: LogRecord) -> dict[str, Any]:
+        t = rec.t_ms
+        return {"t_s": t / 1000, "t_ms": t, "kind": "delivery_stopped", "alarm": _ALARM_NAMES[rec.a]}
+
+    def _ev_threshold(self, rec: LogRecord) -> dict[str, Any]:
+        t = rec.t_ms
+        return {"t_s": t / 1000, "t_ms": t, "kind": "threshold", "low_reservoir_ml": _ml(rec.a)}
+
+    def _ev_boot(self, rec: LogRecord) -> dict[str, Any]:
+        t = rec.t_ms
+        return {"t_s": t / 1000, "t_ms": t, "kind": "boot", "firmware_version": rec.a}
 
     # ------------------------------------------------------------ trace
 

@@ -63,6 +63,10 @@ class Reservoir:
         # known not to empty it; _dry_k is the emptying stroke once found.
         self._scanned_k = 0
         self._dry_k: int | None = None if fill_nl > 0 else 0
+        #: Stroke count up to which this epoch is known not to run dry:
+        #: ``dry_stroke(a, b)`` is None for any b <= wet_through, so a caller
+        #: can skip the call with one integer compare.
+        self.wet_through = self._scanned_k if self._dry_k is None else self._dry_k - 1
 
     def pumped_in_epoch(self, k: int) -> float:
         """Volume that left the reservoir between the last refill and stroke count *k*.
@@ -94,6 +98,7 @@ class Reservoir:
             hi = max(k_to, self._scanned_k + self.SCAN_AHEAD)
             self._dry_k = self._stream.first_reaching(self._scanned_k, hi, e.dry_level)
             self._scanned_k = hi
+            self.wet_through = hi if self._dry_k is None else self._dry_k - 1
         d = self._dry_k
         return d if d is not None and k_from < d <= k_to else None
 
@@ -131,6 +136,7 @@ class Reservoir:
         self.epochs.append(new)
         self._scanned_k = k
         self._dry_k = None if volume > 0 else k
+        self.wet_through = k if volume > 0 else k - 1
         return RefillOutcome(
             residual_nl=residual,
             aspirated_nl=aspirated,

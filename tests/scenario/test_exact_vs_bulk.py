@@ -52,3 +52,15 @@ def test_modes_identical_with_a_fine_trace_and_events_on_grid_rows() -> None:
     for col, values in a.trace.items():
         assert np.array_equal(values, b.trace[col]), col
     assert a.events == b.events
+
+
+@pytest.mark.parametrize("name", builtin_names())
+def test_trace_off_changes_nothing_but_the_trace(name: str) -> None:
+    """Sweeps run with trace=False, which takes shortcuts (no per-wake row state): the summary and
+    events, prescribed_mg included, must be exactly those of a traced run."""
+    sc = pumpsim.load_scenario(name)
+    traced = pumpsim.simulate(sc)
+    bare = pumpsim.simulate(sc, trace=False)
+    assert _comparable(bare.summary) == _comparable(traced.summary)
+    assert bare.events == traced.events
+    assert bare.summary["prescribed_mg"] > 0
