@@ -23,8 +23,9 @@ from typing import Any
 import numpy as np
 
 import pumpsim
+from benchmarks import scenarios
 from benchmarks.peers import naive_simpy_year, numpy_floor_year, stroke_times
-from pumpsim.scenario import Scenario, parse_toml, scenario_from_data
+from pumpsim.scenario import parse_toml
 
 HERE = Path(__file__).resolve().parent
 
@@ -37,21 +38,6 @@ def _median_time(fn: Callable[[], object], repeat: int) -> float:
         fn()
         times.append(time.perf_counter() - t)
     return statistics.median(times)
-
-
-def _variant(base: str, **sections: dict[str, Any]) -> Scenario:
-    data = parse_toml(pumpsim.scenario.builtin_text(base))
-    for sec, values in sections.items():
-        if sec == "top":
-            data.update(values)
-        else:
-            table = data.setdefault(sec, {})
-            for k, v in values.items():
-                if v is None:
-                    table.pop(k, None)
-                else:
-                    table[k] = v
-    return scenario_from_data(data)
 
 
 def _fit(x: list[float], y: list[float]) -> tuple[float, float]:
@@ -87,13 +73,8 @@ def bench_device_year(repeat: int, simpy_repeat: int) -> dict[str, Any]:
 def bench_per_stroke(repeat: int) -> dict[str, Any]:
     """Run time against stroke count at a fixed number of events (stroke volume varied)."""
     rows = []
-    for stroke_ul in (1.0, 0.5, 0.25, 0.1, 0.05):
-        sc = _variant(
-            "analytic",
-            top={"duration": "365 d"},
-            pump={"stroke_volume": f"{stroke_ul} uL", "stroke_cv": "2 %"},
-            refill_plan={"every": "30 d", "refill": "18 mL"},
-        )
+    for stroke_ul in scenarios.STROKE_UL:
+        sc = scenarios.per_stroke(stroke_ul)
         t = _median_time(lambda sc=sc: pumpsim.simulate(sc, trace=False), repeat)
         s = pumpsim.simulate(sc, trace=False).summary
         rows.append({"stroke_ul": stroke_ul, "strokes": s["strokes"], "events": s["events"], "s": t})
@@ -104,17 +85,8 @@ def bench_per_stroke(repeat: int) -> dict[str, Any]:
 def bench_per_event(repeat: int) -> dict[str, Any]:
     """Run time against event count at a fixed number of strokes (bolus interval varied)."""
     rows = []
-    for interval_h in (24, 12, 6, 3, 1, 0.5):
-        per_day = 24 / interval_h
-        sc = _variant(
-            "analytic",
-            top={"duration": "365 d"},
-            pump={"stroke_cv": "2 %"},
-            prescription={"mode": "periodic_bolus", "rate": None, "dose": "210 mcg/day",
-                          "bolus": f"{40 / per_day:.6g} mcg", "bolus_duration": "20 min",
-                          "bolus_interval": f"{interval_h} h"},
-            refill_plan={"every": "30 d", "refill": "18 mL"},
-        )
+    for interval_h in scenarios.BOLUS_INTERVAL_H:
+        sc = scenarios.per_event(interval_h)
         t = _median_time(lambda sc=sc: pumpsim.simulate(sc, trace=False), repeat)
         s = pumpsim.simulate(sc, trace=False).summary
         rows.append({"bolus_interval_h": interval_h, "strokes": s["strokes"], "events": s["events"], "s": t})

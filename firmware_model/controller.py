@@ -472,7 +472,7 @@ class PumpController:
     def _stroke_limit(self, est_pl: int) -> int | None:
         """Strokes until the next stroke-counted decision (threshold, bridge or priming end).
 
-        The estimate only falls between wake-ups, so the next threshold still
+        *est_pl* is the reservoir estimate now. The estimate only falls between wake-ups, so the next threshold still
         above it (low, then the empty floor) is the nearer of the two.
         """
         limit = 0  # 0: no limit yet (every real limit is >= 1)
@@ -500,7 +500,8 @@ class PumpController:
         The controller wakes for things it must act on (a tone, a bolus edge it
         logs, a stroke-counted limit, the daily housekeeping bound). Rate
         changes in between, such as flex-dosing steps, go into the stroke
-        timer's rate table instead of costing a wake-up each.
+        timer's rate table instead of costing a wake-up each. *est_pl* is
+        the reservoir estimate now (it sets the stroke limit).
         """
         cfg = self._cfg
         t_wake = now_ms + cfg.max_sleep_ms

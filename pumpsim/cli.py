@@ -246,8 +246,12 @@ def _sweep(args: argparse.Namespace) -> int:
     except sweep.SweepError as e:
         raise UserError(str(e)) from None
     except sweep.SweepInterrupted as e:
-        print(f"\npumpsim: sweep interrupted: {e.done} of {e.total} runs are in {e.out_dir}/runs.jsonl; "
-              f"continue with: pumpsim sweep --resume --out {e.out_dir}", file=sys.stderr)
+        if not e.resumable:
+            print("\npumpsim: sweep interrupted while the workers were starting; nothing was written",
+                  file=sys.stderr)
+        else:
+            print(f"\npumpsim: sweep interrupted: {e.done} of {e.total} runs are in {e.out_dir}/runs.jsonl; "
+                  f"continue with: pumpsim sweep --resume --out {e.out_dir}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except KeyboardInterrupt:
         print("\npumpsim: sweep interrupted before any run finished", file=sys.stderr)

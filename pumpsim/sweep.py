@@ -75,13 +75,19 @@ class SweepError(ValueError):
 
 
 class SweepInterrupted(Exception):
-    """The sweep was stopped (Ctrl-C); everything finished so far is in ``out_dir``."""
+    """The sweep was stopped (Ctrl-C); everything finished so far is in ``out_dir``.
 
-    def __init__(self, out_dir: Path, done: int, total: int) -> None:
+    *resumable* is False when a new sweep was stopped before its directory was
+    started (while the workers were starting): nothing was written, so there
+    is nothing to ``--resume``.
+    """
+
+    def __init__(self, out_dir: Path, done: int, total: int, *, resumable: bool = True) -> None:
         super().__init__(f"interrupted after {done} of {total} runs")
         self.out_dir = out_dir
         self.done = done
         self.total = total
+        self.resumable = resumable
 
 
 # ------------------------------------------------------------ unit families
@@ -605,14 +611,24 @@ def _dist(values: Sequence[float], pcts: Sequence[int]) -> dict[str, Any]:
     return out
 
 
+_NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
+
+
+def error_pattern(message: str) -> str:
+    """*message* with every number replaced by ``#`` (the key failures are grouped by)."""
+    return _NUMBER.sub("#", message)
+
+
 def aggregate(plan: SweepPlan, records: Iterable[dict[str, Any]]) -> dict[str, Any]:
     """The sweep's aggregate (deterministic: depends on the set of records, not their order)."""
     recs = sorted(records, key=lambda r: r["index"])
     ok = [r for r in recs if r["ok"]]
     failed = [r for r in recs if not r["ok"]]
-    errors: dict[str, list[int]] = {}
+    # Group failures by message with the numbers masked: runs that fail for
+    # the same reason at different sampled values are one line, not one each.
+    errors: dict[str, list[dict[str, Any]]] = {}
     for r in failed:
-        errors.setdefault(str(r["error"]), []).append(r["index"])
+        errors.setdefault(error_pattern(str(r["error"])), []).append(r)
     runs_dry = sum(1 for r in ok if r["dry_count"] > 0)
     cycles = sum(r["refill_cycles"] for r in ok)
     cycles_dry = sum(r["dry_cycles"] for r in ok)
@@ -634,8 +650,8 @@ def aggregate(plan: SweepPlan, records: Iterable[dict[str, Any]]) -> dict[str, A
         "vary": [v.text for v in plan.vary],
         "runs": {"requested": plan.runs, "done": len(recs), "ok": len(ok), "failed": len(failed)},
         "device_years": sum(r["simulated_s"] for r in ok) / (365 * 86_400),
-        "failures": [{"error": e, "count": len(ix), "first_index": ix[0]}
-                     for e, ix in sorted(errors.items(), key=lambda kv: (-len(kv[1]), kv[1][0]))[:20]],
+        "failures": [{"error": e, "count": len(rs), "first_index": rs[0]["index"], "example": str(rs[0]["error"])}
+                     for e, rs in sorted(errors.items(), key=lambda kv: (-len(kv[1]), kv[1][0]["index"]))[:20]],
         "dry": {
             "runs_with_dry": runs_dry,
             "runs": len(ok),
@@ -720,7 +736,8 @@ def format_aggregate(agg: dict[str, Any], plan: SweepPlan | None = None) -> str:
     if agg["failures"]:
         lines += ["", f"failed runs: {r['failed']}"]
         for f in agg["failures"][:5]:
-            lines.append(f"  {f['count']:>6} x  {f['error']}  (first: run {f['first_index']})")
+            lines.append(f"  {f['count']:>6} x  {f['error']}")
+            lines.append(f"{'':>12}first: run {f['first_index']}: {f['example']}")
     return "\n".join(lines)
 
 
@@ -974,7 +991,7 @@ def run_sweep(
         try:
             runner = make_runner(workers, scheduler)
         except KeyboardInterrupt:
-            raise SweepInterrupted(out_dir, len(records), plan.runs) from None
+            raise SweepInterrupted(out_dir, len(records), plan.runs, resumable=resume) from None
     if not resume:
         try:
             init_dir(plan, out_dir, {"workers": workers, "scheduler": scheduler, "chunk": chunk})

@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 import pumpsim
-from pumpsim.scenario import builtin_names
+from benchmarks import scenarios as bench
+from firmware_model import MS_PER_DAY
+from pumpsim.scenario import builtin_names, with_duration
 
 
 def _comparable(summary: dict[str, Any]) -> dict[str, Any]:
@@ -64,3 +66,18 @@ def test_trace_off_changes_nothing_but_the_trace(name: str) -> None:
     assert _comparable(bare.summary) == _comparable(traced.summary)
     assert bare.events == traced.events
     assert bare.summary["prescribed_mg"] > 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", [n for n in bench.all_scenarios() if n != "default"])
+def test_benchmark_scenarios_identical_in_both_modes(name: str) -> None:
+    """Every scenario the benchmarks time (default is a built-in, above), its first 40 days: identical outputs."""
+    sc = with_duration(bench.all_scenarios()[name], 40 * MS_PER_DAY)
+    bulk = pumpsim.simulate(sc)
+    exact = pumpsim.simulate(sc, exact=True)
+    assert bulk.summary["strokes"] > 0 and bulk.summary["visits"] >= 1
+    assert _comparable(bulk.summary) == _comparable(exact.summary)
+    assert bulk.events == exact.events
+    assert bulk.trace is not None and exact.trace is not None
+    for col, values in bulk.trace.items():
+        assert np.array_equal(values, exact.trace[col]), col
