@@ -94,6 +94,18 @@ def bench_per_event(repeat: int) -> dict[str, Any]:
     return {"rows": rows, "fit_intercept_s": a, "per_event_us": c * 1e6}
 
 
+def bench_tones(repeat: int) -> dict[str, Any]:
+    """Cost of one tone event: a pump left empty for a year against the same pump stopped at day 40."""
+    rows = []
+    for days in (40, 365):
+        sc = scenarios.left_empty(days)
+        t = _median_time(lambda sc=sc: pumpsim.simulate(sc, trace=False), repeat)
+        s = pumpsim.simulate(sc, trace=False).summary
+        rows.append({"days": days, "strokes": s["strokes"], "events": s["events"], "tones": s["tones"], "s": t})
+    a, b = rows
+    return {"rows": rows, "per_tone_event_us": (b["s"] - a["s"]) / (b["events"] - a["events"]) * 1e6}
+
+
 # Peak RSS is read from /proc/self/status (VmHWM): unlike ru_maxrss, it starts
 # afresh at exec, so the parent's size does not leak into the figure.
 _RSS_CODE = """
@@ -174,6 +186,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  bolus every {r['bolus_interval_h']:>4} h  strokes {r['strokes']:>8,}  events {r['events']:>6}  "
               f"{r['s'] * 1e3:8.2f} ms")
     print(f"  fit: {pe['fit_intercept_s'] * 1e3:.2f} ms + {pe['per_event_us']:.2f} us/event (target <= 15 us)")
+    print("== tone events (a pump left empty: strokes fixed, a critical tone every 10 min)")
+    tn = out["tones"] = bench_tones(repeat)
+    for r in tn["rows"]:
+        print(f"  {r['days']:>3} days  strokes {r['strokes']:>8,}  events {r['events']:>6}  tones {r['tones']:>6}  "
+              f"{r['s'] * 1e3:8.2f} ms")
+    print(f"  {tn['per_tone_event_us']:.2f} us per tone event (target <= 15 us per event)")
     years = 2 if args.quick else 10
     print(f"== memory: {years}-year default run, trace streamed to disk, fresh process")
     m = out["memory"] = bench_memory(years)

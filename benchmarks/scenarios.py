@@ -62,9 +62,16 @@ def per_event(interval_h: float) -> Scenario:
     )
 
 
+def left_empty(days: int) -> Scenario:
+    """The analytic pump, never refilled, for *days*: dry at day 40, then its empty alarm
+    sounds every 10 minutes. Past day 40 the strokes stay at 80,000 and only tone events grow."""
+    return variant("analytic", top={"duration": f"{days} d"})
+
+
 def all_scenarios() -> dict[str, Scenario]:
     """Every benchmark scenario by a short name (the device-year run is the built-in ``default``)."""
     out = {"default": pumpsim.load_scenario("default")}
     out.update({f"per_stroke_{ul}uL": per_stroke(ul) for ul in STROKE_UL})
     out.update({f"per_event_{h}h": per_event(h) for h in BOLUS_INTERVAL_H})
+    out["left_empty_365d"] = left_empty(365)
     return out

@@ -36,6 +36,9 @@ from .prescription import (
 
 FIRMWARE_VERSION = 1
 
+#: Which active alarm sounds: the highest priority, then the lowest id.
+_SOUND_RANK = {a: (PRIORITY[a], -a) for a in AlarmId}
+
 #: Modes whose rate changes are bolus edges the controller logs, so it wakes for them.
 _LOGGED_EDGES = (PrescriptionMode.PERIODIC_BOLUS, PrescriptionMode.SINGLE_BOLUS)
 
@@ -445,7 +448,7 @@ class PumpController:
         """REQ-ALM-004/005: each active alarm repeats its tone; only the highest priority sounds."""
         if not self._alarms:
             return
-        top = max(self._alarms, key=lambda a: (PRIORITY[a], -a))
+        top = max(self._alarms, key=_SOUND_RANK.__getitem__)
         due = [a for a, t in self._alarms.items() if t <= now_ms]
         if top in due:
             pattern = tone_for(top)

@@ -75,7 +75,7 @@ def test_benchmark_scenarios_identical_in_both_modes(name: str) -> None:
     sc = with_duration(bench.all_scenarios()[name], 40 * MS_PER_DAY)
     bulk = pumpsim.simulate(sc)
     exact = pumpsim.simulate(sc, exact=True)
-    assert bulk.summary["strokes"] > 0 and bulk.summary["visits"] >= 1
+    assert bulk.summary["strokes"] > 0 and bulk.summary["events"] >= 5  # not a vacuous comparison
     assert _comparable(bulk.summary) == _comparable(exact.summary)
     assert bulk.events == exact.events
     assert bulk.trace is not None and exact.trace is not None
