@@ -104,7 +104,9 @@ class MotorProgram:
         return (self.start_ms, self.strokes, self.rate_pl_per_day, self.stroke_cost, self.credit0, self.later)
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, MotorProgram) and self._key() == other._key()
+        if not isinstance(other, MotorProgram):
+            return NotImplemented
+        return self._key() == other._key()
 
     def __hash__(self) -> int:
         return hash(self._key())

@@ -189,9 +189,9 @@ def _command_name(kind: int) -> str:
 
 # Keyed by the enums; IntEnum members hash as their values, so the log's plain
 # integers look them up directly.
-_ALARM_NAMES = {a: a.name.lower() for a in AlarmId}
-_BOLUS_NAMES = {b: b.name.lower() for b in BolusKind}
-_TONES = {a: tone_for(a) for a in AlarmId}
+_ALARM_NAMES: dict[int, str] = {a: a.name.lower() for a in AlarmId}
+_BOLUS_NAMES: dict[int, str] = {b: b.name.lower() for b in BolusKind}
+_TONES: dict[int, TonePattern] = {a: tone_for(a) for a in AlarmId}
 
 
 class Simulation:
@@ -478,10 +478,11 @@ class Simulation:
         records, lost = self._log.since(self._seq)
         self._lost += lost
         self._seq += lost + len(records)
-        self._n_events += len(records)
         event, formats, raw = self.sink.event, self._formats, self._ev_log
         for rec in records:
             event(formats.get(rec.code, raw)(rec))
+            # Counted once handed on, so an interrupted run's summary counts what was written.
+            self._n_events += 1
 
     # One formatter per log code (self._formats), looked up in a dict: a
     # wake-up that logs a record pays one hash lookup, not a chain of

@@ -611,7 +611,8 @@ def _dist(values: Sequence[float], pcts: Sequence[int]) -> dict[str, Any]:
     return out
 
 
-_NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
+# A sign counts only where it cannot be a hyphen (REQ-RX-008 -> REQ-RX-#, not REQ-RX#).
+_NUMBER = re.compile(r"(?<![A-Za-z0-9_])[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
 
 
 def error_pattern(message: str) -> str:

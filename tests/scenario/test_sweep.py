@@ -436,3 +436,10 @@ def test_ctrl_c_while_workers_start_writes_nothing_and_offers_no_resume(
     err = capsys.readouterr().err
     assert "nothing was written" in err and "--resume" not in err, err
     assert not (out / "sweep.json").exists()
+
+
+def test_failure_grouping_masks_numbers_not_hyphens() -> None:
+    """Numbers (with their sign) become #; hyphens inside names and ranges stay."""
+    assert sweep.error_pattern('[pump] fill = "-20.5 mL": expected 0 mL to 20 mL') == \
+        '[pump] fill = "# mL": expected # mL to # mL'
+    assert sweep.error_pattern("REQ-RX-008 refused 1e-3 of 0-100") == "REQ-RX-# refused # of #-#"

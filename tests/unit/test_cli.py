@@ -156,3 +156,27 @@ def pumpsim_text() -> str:
     from pumpsim.scenario import builtin_text
 
     return builtin_text("analytic")
+
+
+def test_interrupted_summary_counts_exactly_the_events_written() -> None:
+    """Ctrl-C inside one wake-up's batch of log records: the summary counts the events the sink got."""
+    import pumpsim
+    from pumpsim.results import MemorySink
+
+    class StopAt(MemorySink):
+        def __init__(self, n: int) -> None:
+            super().__init__()
+            self.n = n
+
+        def event(self, ev: dict[str, object]) -> None:
+            if len(self.events) == self.n:
+                raise KeyboardInterrupt
+            super().event(ev)
+
+    sc = pumpsim.load_scenario("concentration_change")
+    for n in (0, 1, 5):  # boot writes three records at t = 0: stop before, inside and after that batch
+        sink = StopAt(n)
+        with pytest.raises(KeyboardInterrupt):
+            pumpsim.simulate(sc, sink=sink)
+        assert sink.summary is not None and sink.summary["complete"] is False
+        assert sink.summary["events"] == len(sink.events) == n
