@@ -118,11 +118,6 @@ class EngineMotor:
             self._memo_t = t
         return self._memo_count
 
-    def count_at(self, t_ms: int) -> int:
-        """Stroke count at a later *t_ms* under the current program."""
-        p = self.program
-        return self.base if p is None else self.base + p.strokes_by(t_ms)
-
     def stalled(self) -> bool:
         return self.stall
 
