@@ -25,7 +25,7 @@ import numpy as np
 import pumpsim
 from benchmarks import scenarios
 from benchmarks.peers import naive_simpy_year, numpy_floor_year, stroke_times
-from pumpsim.scenario import parse_toml
+from pumpsim.scenario import Scenario, parse_toml
 
 HERE = Path(__file__).resolve().parent
 
@@ -70,13 +70,18 @@ def bench_device_year(repeat: int, simpy_repeat: int) -> dict[str, Any]:
     }
 
 
+def _timed_run(sc: Scenario, repeat: int) -> tuple[float, dict[str, Any]]:
+    """Median wall time of *sc* without a trace, and its summary."""
+    t = _median_time(lambda: pumpsim.simulate(sc, trace=False), repeat)
+    return t, pumpsim.simulate(sc, trace=False).summary
+
+
 def bench_per_stroke(repeat: int) -> dict[str, Any]:
     """Run time against stroke count at a fixed number of events (stroke volume varied)."""
     rows = []
     for stroke_ul in scenarios.STROKE_UL:
         sc = scenarios.per_stroke(stroke_ul)
-        t = _median_time(lambda sc=sc: pumpsim.simulate(sc, trace=False), repeat)
-        s = pumpsim.simulate(sc, trace=False).summary
+        t, s = _timed_run(sc, repeat)
         rows.append({"stroke_ul": stroke_ul, "strokes": s["strokes"], "events": s["events"], "s": t})
     a, b = _fit([r["strokes"] for r in rows], [r["s"] for r in rows])
     return {"rows": rows, "fit_intercept_s": a, "per_stroke_ns": b * 1e9}
@@ -87,8 +92,7 @@ def bench_per_event(repeat: int) -> dict[str, Any]:
     rows = []
     for interval_h in scenarios.BOLUS_INTERVAL_H:
         sc = scenarios.per_event(interval_h)
-        t = _median_time(lambda sc=sc: pumpsim.simulate(sc, trace=False), repeat)
-        s = pumpsim.simulate(sc, trace=False).summary
+        t, s = _timed_run(sc, repeat)
         rows.append({"bolus_interval_h": interval_h, "strokes": s["strokes"], "events": s["events"], "s": t})
     a, c = _fit([r["events"] for r in rows], [r["s"] for r in rows])
     return {"rows": rows, "fit_intercept_s": a, "per_event_us": c * 1e6}
@@ -99,8 +103,7 @@ def bench_tones(repeat: int) -> dict[str, Any]:
     rows = []
     for days in (40, 365):
         sc = scenarios.left_empty(days)
-        t = _median_time(lambda sc=sc: pumpsim.simulate(sc, trace=False), repeat)
-        s = pumpsim.simulate(sc, trace=False).summary
+        t, s = _timed_run(sc, repeat)
         rows.append({"days": days, "strokes": s["strokes"], "events": s["events"], "tones": s["tones"], "s": t})
     a, b = rows
     return {"rows": rows, "per_tone_event_us": (b["s"] - a["s"]) / (b["events"] - a["events"]) * 1e6}
