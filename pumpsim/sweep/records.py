@@ -1,7 +1,7 @@
 """The records a sweep writes, typed: one line of runs.jsonl, aggregate.json, sweep.json and run.json.
 
 These definitions are the file formats; docs/sweep.md describes exactly these
-fields (tests/scenario/test_sweep_docs.py checks the names). Each file carries
+fields (tests/unit/test_sweep_records.py checks the names). Each file carries
 :data:`FORMAT`.
 
 What a sweep computes (runs.jsonl, aggregate.json, aggregate.csv, sweep.json)
