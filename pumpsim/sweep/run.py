@@ -110,7 +110,7 @@ def run_sweep(
             runner = executors.make_runner(workers, scheduler)
         except KeyboardInterrupt:
             raise SweepInterrupted(out_dir, before, plan.runs, resumable=resume) from None
-    size = chunk or (default_chunk(len(pending), runner.workers, run_days(plan)) if runner else None)
+    size = None if runner is None else chunk or default_chunk(len(pending), runner.workers, run_days(plan))
     try:
         if not resume:
             store.create(plan)
@@ -134,7 +134,13 @@ def run_sweep(
     except SweepInterrupted:
         outcome = "interrupted"
         raise
+    except KeyboardInterrupt:  # outside the runs (starting the bar, writing the aggregate): the runs are kept
+        outcome = "interrupted"
+        raise SweepInterrupted(out_dir, len(records), plan.runs) from None
     finally:
+        if runner is not None:
+            with contextlib.suppress(Exception):  # closing must not hide the real outcome
+                runner.close()
         wall_s = time.perf_counter() - t0
         try:
             store.end_session(outcome=outcome, wall_s=round(wall_s, 3), ran=len(records) - before)
@@ -147,7 +153,7 @@ def run_sweep(
 
 def _execute(plan: SweepPlan, runner: executors.Runner, chunks: list[list[int]], records: dict[int, RunRecord],
              store: SweepStore, bar: ProgressBar, on_record: Callable[[RunRecord], None] | None) -> None:
-    """Submit *chunks*, store results as chunks finish (into *records* too); closes the runner."""
+    """Submit *chunks* to *runner*, store results as chunks finish (into *records* too)."""
     ex = runner.executor
     limit = max(1, IN_FLIGHT_PER_WORKER * runner.workers)
     in_flight: dict[cf.Future[list[RunRecord]], list[int]] = {}
@@ -171,32 +177,28 @@ def _execute(plan: SweepPlan, runner: executors.Runner, chunks: list[list[int]],
             in_flight[ex.submit(run_chunk, plan, nxt)] = nxt
 
     try:
-        try:
+        fill()
+        while in_flight:
+            finished, _ = cf.wait(in_flight, return_when=cf.FIRST_COMPLETED)
+            for fut in sorted(finished, key=lambda x: in_flight[x][0]):
+                in_flight.pop(fut)
+                write(_result(fut))
             fill()
-            while in_flight:
-                finished, _ = cf.wait(in_flight, return_when=cf.FIRST_COMPLETED)
-                for fut in sorted(finished, key=lambda x: in_flight[x][0]):
-                    in_flight.pop(fut)
-                    write(_result(fut))
-                fill()
-        except KeyboardInterrupt:
-            interrupted = True
-            # Keep what is running (it is nearly done), drop what has not started.
-            for fut in in_flight:
-                fut.cancel()
-            running = [fu for fu in in_flight if not fu.cancelled()]
-            if running:
-                bar.write(f"pumpsim: interrupted; finishing {len(running)} running chunk(s) "
-                          "(Ctrl-C again to drop them)")
-                try:
-                    for fut in cf.as_completed(running):
-                        if not fut.cancelled() and fut.exception() is None:
-                            write(fut.result())
-                except KeyboardInterrupt:
-                    runner.terminate()
-    finally:
-        with contextlib.suppress(Exception):  # closing must not hide the real outcome
-            runner.close()
+    except KeyboardInterrupt:
+        interrupted = True
+        # Keep what is running (it is nearly done), drop what has not started.
+        for fut in in_flight:
+            fut.cancel()
+        running = [fu for fu in in_flight if not fu.cancelled()]
+        if running:
+            bar.write(f"pumpsim: interrupted; finishing {len(running)} running chunk(s) "
+                      "(Ctrl-C again to drop them)")
+            try:
+                for fut in cf.as_completed(running):
+                    if not fut.cancelled() and fut.exception() is None:
+                        write(fut.result())
+            except KeyboardInterrupt:
+                runner.terminate()
     if interrupted:
         raise SweepInterrupted(store.out_dir, len(records), plan.runs)
 
