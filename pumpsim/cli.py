@@ -186,7 +186,8 @@ def _sweep_parser(sub: Any) -> None:
                "choice(A, B, ...), each argument a quantity in the key's units (GSD a plain number such as 1.1). "
                "Examples: --vary 'pump.calibration_error=normal(0 %, 3 %)' --vary 'pump.fill=uniform(18 mL, 20 mL)' "
                "--vary 'visit.at=normal(0 d, 1 d)' (jitters every visit). Outputs: sweep.json, runs.jsonl, "
-               "aggregate.json, aggregate.csv in --out DIR.",
+               "aggregate.json, aggregate.csv (the same bytes for the same request) and run.json (times, host, "
+               "versions of each session) in --out DIR.",
     )
     w.add_argument("scenario", nargs="?", default=None,
                    help=f"a scenario file (.toml) or a built-in name (default: {DEFAULT})")
@@ -203,7 +204,8 @@ def _sweep_parser(sub: Any) -> None:
     w.add_argument("--out", type=Path, metavar="DIR", help="output directory (default: runs/sweep-SCENARIO-TIME)")
     w.add_argument("--resume", action="store_true",
                    help="continue the sweep in --out DIR: skip the runs it has, run the rest, aggregate all")
-    w.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
+    w.add_argument("--no-progress", action="store_true",
+                   help="no progress bar on stderr (it is shown only when stderr is a terminal)")
 
 
 def _sweep(args: argparse.Namespace) -> int:
@@ -242,7 +244,7 @@ def _sweep(args: argparse.Namespace) -> int:
                 n += 1
                 out = Path("runs") / f"sweep-{sc.name}-{stamp}-{n}"
         res = sweep.run_sweep(plan, out, resume=args.resume, workers=args.workers, scheduler=args.scheduler,
-                              chunk=args.chunk, progress=not args.no_progress)
+                              chunk=args.chunk, progress=False if args.no_progress else None)
     except sweep.SweepError as e:
         raise UserError(str(e)) from None
     except sweep.SweepInterrupted as e:
@@ -261,7 +263,7 @@ def _sweep(args: argparse.Namespace) -> int:
     if res.ran:
         print(f"\n{res.ran} runs in {res.wall_s:.1f} s ({res.ran / res.wall_s:.1f} runs/s) on {res.runner}; "
               f"{years:.1f} device-years in all")
-    print(f"outputs: {out}/ (sweep.json, runs.jsonl, aggregate.json, aggregate.csv)")
+    print(f"outputs: {out}/ ({', '.join(sweep.FILES)})")
     return 0
 
 

@@ -1,49 +1,20 @@
-"""`pumpsim sweep`: --vary parsing, reproducibility across workers/chunks/schedulers, resume, metrics, CLI errors."""
+"""`pumpsim sweep`: --vary parsing, run inputs, metrics, the command line (see test_sweep_store.py for the files)."""
 
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+from sweep_cases import DAY_S, PLANNED, read_aggregate, read_records, sweep_cli
 
 import pumpsim
 from pumpsim import sweep
 from pumpsim.cli import main
 from pumpsim.scenario import Scenario
-
-DAY_S = 86_400
-#: The analytic pump (0.5 mL/day from 20 mL, alarm at 2 mL: alarm day 36, dry day 40) refilled every 37 days.
-PLANNED = pumpsim.load_scenario("analytic").source.replace('duration = "45 d"', 'duration = "80 d"') + (
-    '\n[refill_plan]\nevery = "37 d"\nrefill = "20 mL"\n'
-)
-
-
-@pytest.fixture
-def planned(tmp_path: Path) -> Path:
-    """The analytic scenario with a refill visit every 37 days, as a file."""
-    p = tmp_path / "planned.toml"
-    p.write_text(PLANNED, encoding="utf-8")
-    return p
-
-
-def _sweep(*args: str) -> int:
-    return main(["sweep", *args, "--no-progress"])
-
-
-def _agg(out: Path) -> dict:
-    return json.loads((out / "aggregate.json").read_text())
-
-
-def _records(out: Path) -> list[dict]:
-    return [json.loads(line) for line in (out / "runs.jsonl").read_text().splitlines()]
-
 
 # ------------------------------------------------------------------ --vary parsing
 
@@ -164,23 +135,23 @@ def test_visit_jitter_moves_every_visit_and_can_cause_a_dry(planned: Path) -> No
 def test_positive_calibration_error_dries_before_the_alarm(planned: Path, tmp_path: Path) -> None:
     """+15..25 % over-delivery: every run dries before its low-reservoir alarm; with no error nothing dries."""
     out = tmp_path / "over"
-    assert _sweep(str(planned), "--runs", "12", "--days", "60", "--workers", "1", "--out", str(out),
+    assert sweep_cli(str(planned), "--runs", "12", "--days", "60", "--workers", "1", "--out", str(out),
                   "--vary", "pump.calibration_error=uniform(15 %, 25 %)") == 0
-    agg = _agg(out)
+    agg = read_aggregate(out)
     assert agg["dry"]["runs_with_dry"] == 12 and agg["dry"]["cycles"] == 24 and agg["dry"]["cycles_with_dry"] == 12
     m = agg["margin_h"]
     assert m["episodes"] == 12 and m["zero_or_negative"] == 12 and m["no_alarm_before"] == 12
     assert m["max"] is not None and m["max"] <= 0
-    for r in _records(out):
+    for r in read_records(out):
         (ep,) = r["dry_episodes"]
         err = float(r["params"]["pump.calibration_error"].split()[0]) / 100
         assert ep["t_s"] == pytest.approx(20 / (0.5 * (1 + err)) * DAY_S, rel=1e-3)  # 20 mL at the true rate
         assert ep["alarm_t_s"] == pytest.approx(36 * DAY_S, abs=60)  # the firmware's own estimate
         assert ep["before_next_visit"] and ep["next_visit_s"] == 37 * DAY_S
     zero = tmp_path / "zero"
-    assert _sweep(str(planned), "--runs", "12", "--days", "60", "--workers", "1", "--out", str(zero),
+    assert sweep_cli(str(planned), "--runs", "12", "--days", "60", "--workers", "1", "--out", str(zero),
                   "--vary", "pump.stroke_cv=uniform(0 %, 3 %)") == 0
-    agg0 = _agg(zero)
+    agg0 = read_aggregate(zero)
     assert agg0["dry"]["runs_with_dry"] == 0 and agg0["margin_h"]["episodes"] == 0
     assert agg0["dry"]["p_run_ci95"][0] == 0 and 0 < agg0["dry"]["p_run_ci95"][1] < 0.3
 
@@ -207,109 +178,6 @@ def test_wilson_interval_matches_known_values() -> None:
     lo, hi = sweep.wilson(5, 10) or (None, None)
     assert lo == pytest.approx(0.2366, abs=1e-4) and hi == pytest.approx(0.7634, abs=1e-4)
     assert sweep.wilson(0, 0) is None
-
-
-# ------------------------------------------------------------------ reproducibility and resume
-
-VARY = ["--vary", "pump.calibration_error=normal(8 %, 6 %)", "--vary", "pump.fill=uniform(18 mL, 20 mL)",
-        "--vary", "visit.at=normal(0 d, 1 d)"]
-
-
-def _base(planned: Path, out: Path, *extra: str) -> list[str]:
-    return [str(planned), "--runs", "24", "--days", "50", "--seed", "9", *VARY, "--out", str(out), *extra]
-
-
-def test_same_seed_same_aggregate_whatever_workers_and_chunks(planned: Path, tmp_path: Path) -> None:
-    """workers=1, workers=2 with chunks of 5, and chunks of 1: byte-identical aggregate.json."""
-    outs = [tmp_path / n for n in ("w1", "w2", "c1")]
-    assert _sweep(*_base(planned, outs[0], "--workers", "1")) == 0
-    assert _sweep(*_base(planned, outs[1], "--workers", "2", "--chunk", "5")) == 0
-    assert _sweep(*_base(planned, outs[2], "--workers", "2", "--chunk", "1")) == 0
-    first = (outs[0] / "aggregate.json").read_bytes()
-    assert all((o / "aggregate.json").read_bytes() == first for o in outs[1:])
-    assert (outs[0] / "aggregate.csv").read_bytes() == (outs[1] / "aggregate.csv").read_bytes()
-    agg = json.loads(first)
-    assert agg["runs"]["ok"] == 24 and 0 < agg["dry"]["runs_with_dry"] < 24  # the sweep is not degenerate
-    other = tmp_path / "seed10"
-    assert _sweep(*[a if a != "9" else "10" for a in _base(planned, other, "--workers", "1")]) == 0
-    assert _agg(other) != agg
-
-
-def test_resume_after_a_cut_off_runs_file_gives_the_same_aggregate(planned: Path, tmp_path: Path) -> None:
-    """Keep 10 of 24 run lines plus half of the 11th, resume: the same aggregate, each run exactly once."""
-    full, cut = tmp_path / "full", tmp_path / "cut"
-    assert _sweep(*_base(planned, full, "--workers", "2")) == 0
-    assert _sweep(*_base(planned, cut, "--workers", "2")) == 0
-    lines = (cut / "runs.jsonl").read_text().splitlines(keepends=True)
-    (cut / "runs.jsonl").write_text("".join(lines[:10]) + lines[10][: len(lines[10]) // 2])
-    for f in ("aggregate.json", "aggregate.csv"):
-        (cut / f).unlink()
-    assert _sweep("--resume", "--out", str(cut), "--workers", "2", "--chunk", "3") == 0
-    assert (cut / "aggregate.json").read_bytes() == (full / "aggregate.json").read_bytes()
-    indices = [r["index"] for r in _records(cut)]
-    assert sorted(indices) == list(range(24))
-    # Resuming a finished sweep runs nothing and rewrites the same aggregate.
-    assert _sweep(*_base(planned, cut, "--resume")) == 0
-    assert (cut / "aggregate.json").read_bytes() == (full / "aggregate.json").read_bytes()
-
-
-def test_interrupted_sweep_resumes_to_the_same_aggregate(planned: Path, tmp_path: Path,
-                                                         monkeypatch: pytest.MonkeyPatch,
-                                                         capsys: pytest.CaptureFixture[str]) -> None:
-    """Ctrl-C (simulated after 6 runs) exits 130 naming --resume; resuming completes the identical aggregate."""
-    full, part = tmp_path / "full", tmp_path / "part"
-    assert _sweep(*_base(planned, full, "--workers", "1")) == 0
-    monkeypatch.setattr(sweep, "_INTERRUPT_AFTER", 6)
-    capsys.readouterr()
-    assert _sweep(*_base(planned, part, "--workers", "2", "--chunk", "3")) == 130
-    err = capsys.readouterr().err
-    assert f"pumpsim sweep --resume --out {part}" in err and "Traceback" not in err
-    done = _records(part)
-    assert 6 <= len(done) < 24 and not (part / "aggregate.json").exists()
-    monkeypatch.setattr(sweep, "_INTERRUPT_AFTER", None)
-    assert _sweep("--resume", "--out", str(part), "--workers", "2") == 0
-    assert (part / "aggregate.json").read_bytes() == (full / "aggregate.json").read_bytes()
-    assert sorted(r["index"] for r in _records(part)) == list(range(24))
-
-
-@pytest.mark.skipif(os.name != "posix", reason="needs SIGINT")
-@pytest.mark.timeout(120)
-def test_sigint_to_the_process_group_keeps_finished_runs(planned: Path, tmp_path: Path) -> None:
-    """A real Ctrl-C (SIGINT to the whole group) mid-sweep: exit 130, no traceback, runs.jsonl lines all parse."""
-    out = tmp_path / "sig"
-    proc = subprocess.Popen([sys.executable, "-m", "pumpsim", "sweep", str(planned), "--runs", "2000", "--days", "50",
-                             "--workers", "2", "--chunk", "4", "--out", str(out), "--no-progress"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        runs = out / "runs.jsonl"
-        if runs.exists() and runs.stat().st_size > 2000:
-            break
-        time.sleep(0.05)
-    os.killpg(proc.pid, signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
-    assert "--resume" in err and "Traceback" not in err
-    recs = _records(out)
-    assert 0 < len(recs) < 2000 and len({r["index"] for r in recs}) == len(recs)
-
-
-@pytest.mark.timeout(240)
-def test_dask_local_cluster_gives_the_process_pool_aggregate(planned: Path, tmp_path: Path) -> None:
-    """The same sweep on a real dask LocalCluster (2 workers) writes the process pool's aggregate, byte for byte."""
-    pytest.importorskip("distributed")
-    pool, dask_out = tmp_path / "pool", tmp_path / "dask"
-    assert _sweep(*_base(planned, pool, "--workers", "2")) == 0
-    assert _sweep(*_base(planned, dask_out, "--workers", "2", "--scheduler", "local", "--chunk", "4")) == 0
-    assert (dask_out / "aggregate.json").read_bytes() == (pool / "aggregate.json").read_bytes()
-    assert json.loads((dask_out / "sweep.json").read_text())["execution"]["scheduler"] == "local"
-    from distributed import LocalCluster
-
-    # An existing cluster, by address (threads in this process keep the test short).
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
-        remote = tmp_path / "remote"
-        assert _sweep(*_base(planned, remote, "--scheduler", cluster.scheduler_address)) == 0
-    assert (remote / "aggregate.json").read_bytes() == (pool / "aggregate.json").read_bytes()
 
 
 # ------------------------------------------------------------------ the command line
@@ -340,65 +208,23 @@ def test_bad_input_exits_2_with_one_line(args: list[str], fragment: str, tmp_pat
     assert not out.exists()
 
 
-def test_resume_refuses_a_different_request(planned: Path, tmp_path: Path,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
-    """--resume with other runs, seed, vary or scenario text is a clear error; a used --out needs --resume."""
-    out = tmp_path / "s"
-    assert _sweep(str(planned), "--runs", "4", "--days", "10", "--out", str(out), "--workers", "1") == 0
-    capsys.readouterr()
-    cases = [
-        (["--runs", "5"], "runs = 5 here, but 4 in the sweep"),
-        (["--seed", "3"], "seed = 3 here, but 1 in the sweep"),
-        (["--vary", "pump.stroke_cv=uniform(0 %, 1 %)"], "vary = "),
-        (["analytic"], "the scenario's TOML differs"),
-    ]
-    for extra, fragment in cases:
-        assert _sweep(*extra, "--resume", "--out", str(out)) == 2
-        err = capsys.readouterr().err
-        assert "does not match the sweep in" in err and fragment in err and err.count("\n") == 1, err
-    assert _sweep("--resume", "--out", str(tmp_path / "empty")) == 2
-    assert "no sweep.json there" in capsys.readouterr().err
-    assert _sweep(str(planned), "--runs", "4", "--days", "10", "--out", str(out)) == 2
-    assert "already holds a sweep" in capsys.readouterr().err
-
-
 def test_cli_prints_the_table_and_writes_the_files(planned: Path, tmp_path: Path,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
-    """The summary table lists dry probability, margins and dose percentiles; the four files exist."""
+    """The summary table lists dry probability, margins and dose percentiles; the five files exist."""
     out = tmp_path / "t"
-    assert _sweep(str(planned), "--runs", "6", "--days", "45", "--out", str(out), "--workers", "1",
-                  "--vary", "pump.calibration_error=normal(0 %, 10 %)") == 0
+    assert sweep_cli(str(planned), "--runs", "6", "--days", "45", "--out", str(out), "--workers", "1",
+                     "--vary", "pump.calibration_error=normal(0 %, 10 %)") == 0
     printed = capsys.readouterr().out
     for text in ("runs with a dry episode", "refill cycles that ran dry", "alarm-to-dry margin",
-                 "delivered dose, % of prescribed", "p95", "95 % Wilson"):
+                 "delivered dose, % of prescribed", "p95", "95 % Wilson", "run.json"):
         assert text in printed
-    assert {p.name for p in out.iterdir()} == {"sweep.json", "runs.jsonl", "aggregate.json", "aggregate.csv"}
+    assert {p.name for p in out.iterdir()} == {"sweep.json", "runs.jsonl", "aggregate.json", "aggregate.csv",
+                                               "run.json"}
     cfg = json.loads((out / "sweep.json").read_text())
     assert cfg["runs"] == 6 and cfg["scenario_source"] == PLANNED and cfg["vary"] == [
         "pump.calibration_error=normal(0 %, 10 %)"]
     rows = dict(line.split(",", 1) for line in (out / "aggregate.csv").read_text().splitlines()[1:])
     assert rows["runs.ok"] == "6" and "delivered_pct_of_prescribed.p50" in rows
-
-
-def test_progress_line_reports_rate_and_eta() -> None:
-    """The progress text has done/total, runs/s and an ETA; a non-TTY stream gets plain lines."""
-    import io
-
-    from pumpsim._progress import Progress
-
-    buf = io.StringIO()
-    p = Progress(100, already=20, stream=buf)
-    p.t0 -= 2.0
-    p.update(40, force=True)
-    line = buf.getvalue()
-    assert "40/100 runs" in line and "10.0 runs/s" in line and "ETA 00:06" in line and "\r" not in line
-    p.close()
-    assert buf.getvalue().count("\n") == 2
-    quiet = io.StringIO()
-    q = Progress(10, stream=quiet, enabled=False)
-    q.update(5, force=True)
-    q.close()
-    assert quiet.getvalue() == ""
 
 
 def test_importing_pumpsim_sweep_does_not_import_dask() -> None:
@@ -430,7 +256,7 @@ def test_ctrl_c_while_workers_start_writes_nothing_and_offers_no_resume(
     def interrupted(*_args: object, **_kw: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(sweep, "make_runner", interrupted)
+    monkeypatch.setattr(sweep.executors, "make_runner", interrupted)
     out = tmp_path / "s"
     assert main(["sweep", "analytic", "--runs", "3", "--days", "5", "--out", str(out), "--no-progress"]) == 130
     err = capsys.readouterr().err
@@ -443,3 +269,11 @@ def test_failure_grouping_masks_numbers_not_hyphens() -> None:
     assert sweep.error_pattern('[pump] fill = "-20.5 mL": expected 0 mL to 20 mL') == \
         '[pump] fill = "# mL": expected # mL to # mL'
     assert sweep.error_pattern("REQ-RX-008 refused 1e-3 of 0-100") == "REQ-RX-# refused # of #-#"
+
+
+def test_no_progress_bar_when_stderr_is_not_a_terminal(planned: Path, tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """Without --no-progress, a sweep whose stderr is captured (not a terminal) writes nothing to stderr."""
+    assert main(["sweep", str(planned), "--runs", "4", "--days", "10", "--workers", "1",
+                 "--out", str(tmp_path / "q")]) == 0
+    assert capsys.readouterr().err == ""
