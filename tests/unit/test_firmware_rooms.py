@@ -54,7 +54,7 @@ def test_an_object_that_only_claims_a_kind_is_refused() -> None:
 
 
 def test_the_empty_alarm_closes_the_gate_and_a_refill_opens_it() -> None:
-    """1 mL at 0.5 mL/day is empty at day 2: alarm, then DELIVERY_STOPPED once, then the critical tone.
+    """REQ-ALM-003: 1 mL at 0.5 mL/day is empty at day 2: alarm, DELIVERY_STOPPED once, the critical tone.
 
     The gate's records come in the pipeline's order at that millisecond; a
     priming bolus running then is cancelled (REQ-RX-008); a refill reopens.
@@ -92,7 +92,7 @@ def test_wake_steps_run_in_the_documented_order() -> None:
 
 
 def test_prediction_skips_whole_bolus_periods_exactly() -> None:
-    """A periodic bolus pump reaches its threshold inside the 38th bolus, to the millisecond.
+    """REQ-ALM-001: a periodic bolus pump reaches its threshold inside the 38th bolus, to the millisecond.
 
     At 1 mg/mL: basal 0.48 mg/day = 0.48 mL/day (20 uL/h); a 0.24 mg bolus over
     1 h every 12 h from 00:00 adds 0.24 mL. Each 12 h delivers 240 + 240 = 480
