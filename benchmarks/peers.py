@@ -34,9 +34,9 @@ class PeerResult:
 
 def _daily_table(rx: Prescription, conc_ng_per_ml: int) -> list[tuple[int, float]]:
     """(start ms of day, rate nL/ms) rows of one day; continuous or flex only."""
-    if rx.mode is PrescriptionMode.FLEX:
+    if rx.mode == PrescriptionMode.FLEX:
         return [(s.start_ms, s.dose_ng_per_day * PL_PER_ML / conc_ng_per_ml / 1000 / MS_PER_DAY) for s in rx.steps]
-    if rx.mode is PrescriptionMode.CONTINUOUS:
+    if rx.mode == PrescriptionMode.CONTINUOUS:
         return [(0, rx.dose_ng_per_day * PL_PER_ML / conc_ng_per_ml / 1000 / MS_PER_DAY)]
     raise ValueError("peers model continuous and flex prescriptions only")
 

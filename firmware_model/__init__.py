@@ -2,12 +2,43 @@
 
 Standard library only, integer units (ms, nL, pL, ng, strokes), tickless, and
 all I/O through the HAL in :mod:`firmware_model.hal`, so it could be ported to
-C line by line. The simulator (``pumpsim``) and the bench (``hil``) drive the
-same :class:`PumpController` through their own HAL implementations;
-:mod:`firmware_model.testing` ships an in-memory HAL for users' own tests.
+C line by line: records are slotted classes (C structs), enumerations are
+classes of int constants (``#define`` sets), rejections are integer records,
+and every integer stays within int64 at the documented extremes
+(:mod:`firmware_model.config`). The simulator (``pumpsim``) and the bench
+(``hil``) drive the same :class:`PumpController` through their own HAL
+implementations.
 
-Layering: ``_units`` <- ``tones``, ``config`` <- ``prescription``, ``alarms``,
-``eventlog``, ``commands``, ``hal`` <- ``controller``.
+Rooms (one job each; the controller is a facade over them):
+
+* ``controller`` -- :class:`PumpController`: boot, the wake-up pipeline, read-back.
+* ``state`` -- :class:`~firmware_model.state.FirmwareState`, everything the controller remembers.
+* ``dispatch`` -- the command path: validate, apply or refuse telemetry commands.
+* ``boluses`` -- bridge and priming boluses, logged bolus windows.
+* ``alarms`` -- alarm ids and priorities, raising and clearing, tone arbitration.
+* ``gate`` -- the delivery gate: which alarms stop delivery.
+* ``delivery`` -- reading the motor, stroke limits, programming the stroke timer and RTC.
+* ``prediction`` -- when the low-reservoir alarm will sound.
+* ``prescription``, ``therapy`` -- prescriptions, their check, their rate schedule.
+* ``commands``, ``eventlog``, ``rejection``, ``tones``, ``config``, ``hal``, ``_units`` -- the data.
+* Host side, not part of the C port: ``describe`` (English text for rejections
+  and log records) and ``testing`` (an in-memory HAL, drivers, the int64 checker).
+
+Where the coming features plug in (each its own module, no stubs yet):
+
+* motor stall -- a wake-up step reading ``hal.motor.stalled()`` that raises a
+  stall alarm; the alarm joins ``gate.STOPPING_ALARMS``.
+* battery states -- a wake-up step reading ``hal.battery``: ERI raises a
+  non-critical alarm, end of service a stopping one; a battery-fault minimum
+  rate is a rate cap held by the delivery gate.
+* patient bolus (PTM) -- a command in ``dispatch.COMMAND_PATH`` checking
+  lockout and the daily maximum, and a bolus phase in ``boluses``.
+* drug limits (library, soft/hard) -- a check beside ``check_prescription`` in
+  the refill and reprogram handlers, refusing with its own reason and field.
+* telemetry authentication (HMAC + counter, roles) -- a check in
+  ``dispatch.handle_commands`` before a command reaches its handler.
+
+docs/architecture.md ("Firmware rooms") has the same map.
 """
 
 from __future__ import annotations
@@ -25,8 +56,10 @@ from ._units import (
     PL_PER_NL as PL_PER_NL,
     rate_pl_per_day_from_dose as rate_pl_per_day_from_dose,
 )
-from .alarms import AlarmId as AlarmId
+from .alarms import ALARM_NAMES as ALARM_NAMES, AlarmId as AlarmId
+from .boluses import BOLUS_NAMES as BOLUS_NAMES, BolusKind as BolusKind
 from .commands import (
+    COMMAND_NAMES as COMMAND_NAMES,
     Command as Command,
     CommandKind as CommandKind,
     PrimingBolus as PrimingBolus,
@@ -37,11 +70,10 @@ from .commands import (
 from .config import MAX_FLEX_STEPS as MAX_FLEX_STEPS, PumpConfig as PumpConfig
 from .controller import (
     FIRMWARE_VERSION as FIRMWARE_VERSION,
-    BolusKind as BolusKind,
     ControllerStatus as ControllerStatus,
     PumpController as PumpController,
 )
-from .eventlog import EventCode as EventCode, EventLog as EventLog, LogRecord as LogRecord
+from .eventlog import EVENT_NAMES as EVENT_NAMES, EventCode as EventCode, EventLog as EventLog, LogRecord as LogRecord
 from .hal import (
     BatteryGauge as BatteryGauge,
     Hal as Hal,
@@ -52,17 +84,25 @@ from .hal import (
     TelemetryInbox as TelemetryInbox,
 )
 from .prescription import (
+    MODE_NAMES as MODE_NAMES,
     FlexStep as FlexStep,
     Prescription as Prescription,
     PrescriptionMode as PrescriptionMode,
-    Rejection as Rejection,
-    RejectReason as RejectReason,
-    Therapy as Therapy,
     check_prescription as check_prescription,
 )
+from .rejection import (
+    FIELD_NAMES as FIELD_NAMES,
+    REJECT_NAMES as REJECT_NAMES,
+    FieldId as FieldId,
+    RejectedError as RejectedError,
+    Rejection as Rejection,
+    RejectReason as RejectReason,
+)
+from .therapy import Therapy as Therapy
 from .tones import (
     CRITICAL_TONE as CRITICAL_TONE,
     NON_CRITICAL_TONE as NON_CRITICAL_TONE,
+    PRIORITY_NAMES as PRIORITY_NAMES,
     Priority as Priority,
     TonePattern as TonePattern,
     ToneSegment as ToneSegment,

@@ -25,9 +25,17 @@ PL_PER_ML = PL_PER_NL * NL_PER_ML
 NG_PER_MCG = 1_000
 NG_PER_MG = 1_000_000
 
-#: Largest value a signed 64-bit integer holds; used to document and check the
-#: bounds a C port must respect.
-INT64_MAX = 2**63 - 1
+#: Range of a signed 64-bit integer: every integer the firmware computes stays
+#: inside it at the documented extremes (see config.py), so a C port can use int64_t.
+#: Written as literals, as in C: 2**63 itself does not fit.
+INT64_MAX = 9_223_372_036_854_775_807
+INT64_MIN = -INT64_MAX - 1
+
+#: Rates computed from a prescription saturate here: 10^15 pL/day (10^6 mL/day,
+#: ten thousand times the highest maximum rate a pump may have). A prescription
+#: that needs more is refused anyway, and the cap keeps every product of a rate
+#: with a time or a concentration inside int64 whatever dose a command carries.
+RATE_CEILING_PL_PER_DAY = 10**15
 
 
 def ceil_div(a: int, b: int) -> int:
@@ -36,31 +44,54 @@ def ceil_div(a: int, b: int) -> int:
 
 
 def round_div(a: int, b: int) -> int:
-    """Return a / b rounded half away from zero, for a >= 0 and b > 0."""
+    """Return a / b rounded half up, for a >= 0 and b > 0."""
     return (2 * a + b) // (2 * b)
+
+
+def scale(value: int, num: int, den: int, cap: int) -> int:
+    """``value * num / den`` rounded half up, saturating at *cap*; value >= 0, num and den > 0.
+
+    Results from ``(cap // num) * num`` upward read as *cap* (exact when *num*
+    divides *cap*, as for the rate ceiling).
+
+    Computed as ``q * num + round(r * num / den)`` with ``q, r = divmod(value, den)``,
+    which equals ``round_div(value * num, den)`` but never forms ``value * num``:
+    the largest intermediates are ``q * num < cap`` and ``2 * r * num + den <
+    (2 * num + 1) * den``, so the result is int64-safe whenever ``cap`` and
+    ``(2 * num + 1) * den`` are (callers keep ``num * den <= 2.2e17``).
+    """
+    q, r = divmod(value, den)
+    if q >= cap // num:
+        return cap
+    return min(q * num + round_div(r * num, den), cap)
 
 
 def rate_pl_per_day_from_dose(dose_ng_per_day: int, conc_ng_per_ml: int) -> int:
     """Volume rate that delivers *dose_ng_per_day* of a drug at *conc_ng_per_ml*.
 
     rate [pL/day] = dose [ng/day] / conc [ng/mL] * 1e9 [pL/mL], rounded to the
-    nearest pL/day. Raises ValueError if the concentration is not positive or
-    the dose is negative.
+    nearest pL/day and capped at :data:`RATE_CEILING_PL_PER_DAY`. int64: conc
+    <= 10^8 ng/mL, so ``num * den <= 10^17`` in :func:`scale`. Raises
+    ValueError if the concentration is not positive or the dose is negative.
     """
     if conc_ng_per_ml <= 0:
         raise ValueError(f"concentration must be > 0 ng/mL, got {conc_ng_per_ml}")
     if dose_ng_per_day < 0:
         raise ValueError(f"dose must be >= 0 ng/day, got {dose_ng_per_day}")
-    return round_div(dose_ng_per_day * PL_PER_ML, conc_ng_per_ml)
+    return scale(dose_ng_per_day, PL_PER_ML, conc_ng_per_ml, RATE_CEILING_PL_PER_DAY)
 
 
 def volume_pl_from_mass(mass_ng: int, conc_ng_per_ml: int) -> int:
-    """Volume (pL) that holds *mass_ng* of drug at *conc_ng_per_ml*, rounded."""
+    """Volume (pL) that holds *mass_ng* of drug at *conc_ng_per_ml*, rounded, capped at 10^15 pL (1000 L)."""
     if conc_ng_per_ml <= 0:
         raise ValueError(f"concentration must be > 0 ng/mL, got {conc_ng_per_ml}")
-    return round_div(mass_ng * PL_PER_ML, conc_ng_per_ml)
+    return scale(mass_ng, PL_PER_ML, conc_ng_per_ml, RATE_CEILING_PL_PER_DAY)
 
 
 def dose_ng_per_day_from_rate(rate_pl_per_day: int, conc_ng_per_ml: int) -> int:
-    """Dose rate (ng/day) delivered by *rate_pl_per_day* at *conc_ng_per_ml*, rounded."""
-    return round_div(rate_pl_per_day * conc_ng_per_ml, PL_PER_ML)
+    """Dose rate (ng/day) delivered by *rate_pl_per_day* at *conc_ng_per_ml*, rounded.
+
+    int64: at 100 mL/day (10^11 pL/day) and 100 mg/mL the plain product
+    would be 10^19; :func:`scale` splits it (``num * den = 10^17``).
+    """
+    return scale(rate_pl_per_day, conc_ng_per_ml, PL_PER_ML, INT64_MAX)

@@ -1,31 +1,35 @@
 """Telemetry commands the clinician programmer sends to the controller.
 
-Each command is a frozen record. The controller validates it against its own
+Each command is a plain record whose class constant ``kind`` is its
+:class:`CommandKind`; the controller dispatches on that number. Constructors
+do not validate values: the controller checks a command against its own
 state (capacity, deliverable rates) and either applies it or logs
-``COMMAND_REJECTED`` with a :class:`~firmware_model.prescription.RejectReason`;
+``COMMAND_REJECTED`` with a :class:`~firmware_model.rejection.RejectReason`;
 a rejected command changes nothing.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from enum import IntEnum
-from typing import ClassVar
+from typing import ClassVar, Final
 
+from ._record import Record, name_table
 from .prescription import Prescription
 
 
-class CommandKind(IntEnum):
+class CommandKind:
     """Numeric command identifiers (used in the event log)."""
 
-    REFILL = 1
-    REPROGRAM = 2
-    PRIMING_BOLUS = 3
-    SET_LOW_RESERVOIR = 4
+    REFILL: Final = 1
+    REPROGRAM: Final = 2
+    PRIMING_BOLUS: Final = 3
+    SET_LOW_RESERVOIR: Final = 4
 
 
-@dataclass(frozen=True, slots=True)
-class Refill:
+#: Lowercase name of each :class:`CommandKind`.
+COMMAND_NAMES: Final = name_table(CommandKind)
+
+
+class Refill(Record):
     """The reservoir was refilled.
 
     *reservoir_nl* is the volume now in the reservoir as the clinician enters
@@ -37,37 +41,46 @@ class Refill:
     continuous; *rx*, if given, takes effect with the new concentration.
     """
 
-    reservoir_nl: int
-    conc_ng_per_ml: int
-    bridge: bool = False
-    rx: Prescription | None = None
+    kind: ClassVar[int] = CommandKind.REFILL
+    __slots__ = ("bridge", "conc_ng_per_ml", "reservoir_nl", "rx")
+    __match_args__ = ("reservoir_nl", "conc_ng_per_ml", "bridge", "rx")
 
-    kind: ClassVar[CommandKind] = CommandKind.REFILL
+    def __init__(
+        self, reservoir_nl: int, conc_ng_per_ml: int, bridge: bool = False, rx: Prescription | None = None
+    ) -> None:
+        self.reservoir_nl: Final = reservoir_nl
+        self.conc_ng_per_ml: Final = conc_ng_per_ml
+        self.bridge: Final = bridge
+        self.rx: Final = rx
 
 
-@dataclass(frozen=True, slots=True)
-class Reprogram:
+class Reprogram(Record):
     """Replace the prescription (the concentration is unchanged)."""
 
-    rx: Prescription
+    kind: ClassVar[int] = CommandKind.REPROGRAM
+    __slots__ = ("rx",)
+    __match_args__ = ("rx",)
 
-    kind: ClassVar[CommandKind] = CommandKind.REPROGRAM
+    def __init__(self, rx: Prescription) -> None:
+        self.rx: Final = rx
 
 
-@dataclass(frozen=True, slots=True)
-class PrimingBolus:
+class PrimingBolus(Record):
     """Push the dead volume through at the maximum rate (after implant or revision)."""
 
-    kind: ClassVar[CommandKind] = CommandKind.PRIMING_BOLUS
+    kind: ClassVar[int] = CommandKind.PRIMING_BOLUS
+    __slots__ = ()
 
 
-@dataclass(frozen=True, slots=True)
-class SetLowReservoirThreshold:
+class SetLowReservoirThreshold(Record):
     """Change the low-reservoir alarm threshold to *threshold_nl*."""
 
-    threshold_nl: int
+    kind: ClassVar[int] = CommandKind.SET_LOW_RESERVOIR
+    __slots__ = ("threshold_nl",)
+    __match_args__ = ("threshold_nl",)
 
-    kind: ClassVar[CommandKind] = CommandKind.SET_LOW_RESERVOIR
+    def __init__(self, threshold_nl: int) -> None:
+        self.threshold_nl: Final = threshold_nl
 
 
 Command = Refill | Reprogram | PrimingBolus | SetLowReservoirThreshold

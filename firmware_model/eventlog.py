@@ -12,42 +12,44 @@ writer lapped them, :meth:`since` reports how many records were lost.
 
 from __future__ import annotations
 
-from enum import IntEnum
-from typing import NamedTuple
+from typing import Final
+
+from ._record import Record, name_table
 
 
-class EventCode(IntEnum):
+class EventCode:
     """What a log record means. The meaning of ``a`` and ``b`` is given per code."""
 
-    BOOT = 1  # a = firmware version, b = 0
-    ALARM_RAISED = 2  # a = AlarmId, b = reservoir estimate (nL)
-    ALARM_CLEARED = 3  # a = AlarmId, b = reservoir estimate (nL)
-    TONE = 4  # a = AlarmId that owns the tone, b = Priority
-    REFILL = 5  # a = new reservoir estimate (nL), b = new concentration (ng/mL)
-    REPROGRAM = 6  # a = mode (PrescriptionMode), b = daily dose (ng/day)
-    BOLUS_START = 7  # a = BolusKind, b = volume (nL)
-    BOLUS_END = 8  # a = BolusKind, b = volume delivered (nL)
-    LOW_ALARM_PREDICTION = 9  # a = predicted low-reservoir alarm time (s), -1 if never
-    COMMAND_REJECTED = 10  # a = RejectReason, b = command kind
-    ALARM_THRESHOLD_SET = 11  # a = threshold (nL), b = 0
-    DELIVERY_STOPPED = 12  # a = AlarmId that stopped delivery, b = 0
+    BOOT: Final = 1  # a = firmware version, b = 0
+    ALARM_RAISED: Final = 2  # a = AlarmId, b = reservoir estimate (nL)
+    ALARM_CLEARED: Final = 3  # a = AlarmId, b = reservoir estimate (nL)
+    TONE: Final = 4  # a = AlarmId that owns the tone, b = Priority
+    REFILL: Final = 5  # a = new reservoir estimate (nL), b = new concentration (ng/mL)
+    REPROGRAM: Final = 6  # a = mode (PrescriptionMode), b = daily dose (ng/day)
+    BOLUS_START: Final = 7  # a = BolusKind, b = volume (nL)
+    BOLUS_END: Final = 8  # a = BolusKind, b = volume delivered (nL)
+    LOW_ALARM_PREDICTION: Final = 9  # a = predicted low-reservoir alarm time (s), -1 if never
+    COMMAND_REJECTED: Final = 10  # a = RejectReason, b = command kind (CommandKind)
+    ALARM_THRESHOLD_SET: Final = 11  # a = threshold (nL), b = 0
+    DELIVERY_STOPPED: Final = 12  # a = AlarmId that stopped delivery, b = 0
 
 
-class LogRecord(NamedTuple):
-    """One log entry; *seq* numbers records from 0 since boot.
-
-    A named tuple rather than a frozen dataclass: it is written at every
-    logged event, and a tuple is the cheapest immutable record (a C struct).
-    """
-
-    seq: int
-    t_ms: int
-    code: EventCode
-    a: int
-    b: int
+#: Lowercase name of each :class:`EventCode`.
+EVENT_NAMES: Final = name_table(EventCode)
 
 
-_new_record = tuple.__new__
+class LogRecord(Record):
+    """One log entry: *seq* numbers records from 0 since boot; *code* is an :class:`EventCode`."""
+
+    __slots__ = ("a", "b", "code", "seq", "t_ms")
+    __match_args__ = ("seq", "t_ms", "code", "a", "b")
+
+    def __init__(self, seq: int, t_ms: int, code: int, a: int, b: int) -> None:
+        self.seq: Final = seq
+        self.t_ms: Final = t_ms
+        self.code: Final = code
+        self.a: Final = a
+        self.b: Final = b
 
 
 class EventLog:
@@ -70,11 +72,9 @@ class EventLog:
         """Sequence number the next record will get (= records written so far)."""
         return self._next_seq
 
-    def append(self, t_ms: int, code: EventCode, a: int = 0, b: int = 0) -> None:
-        """Write a record, overwriting the oldest one when full."""
-        # tuple.__new__ directly: the same record as LogRecord(...) without the
-        # generated __new__'s Python frame (this runs at every logged event).
-        self._slots[self._next_seq % self._capacity] = _new_record(LogRecord, (self._next_seq, t_ms, code, a, b))
+    def append(self, t_ms: int, code: int, a: int = 0, b: int = 0) -> None:
+        """Write a record (*code* an :class:`EventCode`), overwriting the oldest one when full."""
+        self._slots[self._next_seq % self._capacity] = LogRecord(self._next_seq, t_ms, code, a, b)
         self._next_seq += 1
 
     def since(self, seq: int) -> tuple[list[LogRecord], int]:

@@ -17,11 +17,12 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from typing import Final, Protocol, runtime_checkable
 
+from ._record import Record
 from ._units import ceil_div
 from .tones import TonePattern
 
 
-class MotorProgram:
+class MotorProgram(Record):
     """A batch of strokes for the stroke timer, with a small rate table.
 
     From *start_ms* the timer accrues credit at *rate_pl_per_day* units per
@@ -46,9 +47,7 @@ class MotorProgram:
 
     A program is a value, like the register block it stands for: it is
     loaded whole and never changed (the attributes are ``Final``, so
-    ``mypy`` rejects an assignment). It is a plain slotted class rather than
-    a frozen dataclass because one is built at every wake-up, and the frozen
-    dataclass's ``object.__setattr__`` calls cost 1 us of a 15 us budget.
+    ``mypy`` rejects an assignment), and compares by its constructor fields.
     """
 
     __slots__ = (
@@ -62,6 +61,7 @@ class MotorProgram:
         "stroke_cost",
         "strokes",
     )
+    __match_args__ = ("start_ms", "strokes", "rate_pl_per_day", "stroke_cost", "credit0", "later")
 
     def __init__(
         self,
@@ -85,7 +85,7 @@ class MotorProgram:
         self.credit0: Final = credit0
         #: Later rows of the rate table: (from_ms, rate_pl_per_day), times increasing.
         self.later: Final = later
-        if not later:  # single rate: the common case, kept cheap
+        if not later:  # a single rate: no table to build
             if rate_pl_per_day < 0 or (strokes and rate_pl_per_day == 0):
                 raise ValueError(f"rate_pl_per_day must be > 0 with strokes, got {rate_pl_per_day}")
             starts: tuple[int, ...] = (start_ms,)
@@ -99,22 +99,6 @@ class MotorProgram:
         self._rates: Final = rates
         #: Credit accrued at the start of each row.
         self._credits: Final = credits
-
-    def _key(self) -> tuple[int, int, int, int, int, tuple[tuple[int, int], ...]]:
-        return (self.start_ms, self.strokes, self.rate_pl_per_day, self.stroke_cost, self.credit0, self.later)
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, MotorProgram):
-            return NotImplemented
-        return self._key() == other._key()
-
-    def __hash__(self) -> int:
-        return hash(self._key())
-
-    def __repr__(self) -> str:
-        return (f"MotorProgram(start_ms={self.start_ms}, strokes={self.strokes}, "
-                f"rate_pl_per_day={self.rate_pl_per_day}, stroke_cost={self.stroke_cost}, "
-                f"credit0={self.credit0}, later={self.later!r})")
 
     def _row(self, t_ms: int) -> int:
         return bisect_right(self._starts, t_ms) - 1

@@ -1,9 +1,8 @@
-"""Prescriptions and the rate schedule they produce.
+"""Prescriptions and the check that a pump can deliver them.
 
 A :class:`Prescription` is what the clinician programs, in dose units (ng/day,
-ng per bolus); a :class:`Therapy` binds it to the concentration in the pump and
-to the time it was programmed, and answers the two questions the controller
-asks at every wake-up: *what volume rate now?* and *when does that change?*
+ng per bolus); :class:`~firmware_model.therapy.Therapy` binds it to a
+concentration and a start time and turns it into rates.
 
 Dose-based programming follows SynchroMed practice: the programmer stores the
 dose and computes the rate from dose / concentration ([C] functionalneuro
@@ -15,296 +14,200 @@ Time of day is counted from the simulation epoch, which is midnight.
 
 from __future__ import annotations
 
-from bisect import bisect_right
-from dataclasses import dataclass, field
-from enum import IntEnum
+from typing import Final
 
-from ._units import MS_PER_DAY, PL_PER_ML, rate_pl_per_day_from_dose, volume_pl_from_mass
-from .config import MAX_FLEX_STEPS, PumpConfig
+from ._record import Record, name_table
+from ._units import MS_PER_DAY, RATE_CEILING_PL_PER_DAY, rate_pl_per_day_from_dose, scale, volume_pl_from_mass
+from .config import MAX_BOLUS_INTERVAL_MS, MAX_BOLUS_MS, MAX_CONC_NG_PER_ML, MAX_FLEX_STEPS, PumpConfig
+from .rejection import FieldId, Rejection, RejectReason
 
 
-class PrescriptionMode(IntEnum):
+class PrescriptionMode:
     """Infusion modes ([C] functionalneuro.surgery; periodic bolus [U] name)."""
 
-    STOPPED = 0  # minimum rate only
-    CONTINUOUS = 1  # constant dose rate
-    FLEX = 2  # time-of-day steps, repeating daily
-    PERIODIC_BOLUS = 3  # constant basal plus a bolus every interval
-    SINGLE_BOLUS = 4  # one bolus, then stopped (minimum rate)
+    STOPPED: Final = 0  # minimum rate only
+    CONTINUOUS: Final = 1  # constant dose rate
+    FLEX: Final = 2  # time-of-day steps, repeating daily
+    PERIODIC_BOLUS: Final = 3  # constant basal plus a bolus every interval
+    SINGLE_BOLUS: Final = 4  # one bolus, then stopped (minimum rate)
 
 
-@dataclass(frozen=True, slots=True)
-class FlexStep:
+#: Lowercase name of each :class:`PrescriptionMode`, also the order modes are listed in.
+MODE_NAMES: Final = name_table(PrescriptionMode)
+
+
+class FlexStep(Record):
     """A flex-dosing step: from *start_ms* (time of day) the dose rate is *dose_ng_per_day*."""
 
-    start_ms: int
-    dose_ng_per_day: int
+    __slots__ = ("dose_ng_per_day", "start_ms")
+    __match_args__ = ("start_ms", "dose_ng_per_day")
+
+    def __init__(self, start_ms: int, dose_ng_per_day: int) -> None:
+        self.start_ms: Final = start_ms
+        self.dose_ng_per_day: Final = dose_ng_per_day
 
 
-@dataclass(frozen=True, slots=True)
-class Prescription:
+class Prescription(Record):
     """A programmed prescription in dose units. Validated structurally at construction.
 
-    Whether the resulting rates are deliverable depends on the concentration and
-    the pump, so that is checked separately by :func:`check_prescription`.
+    *mode* is a :class:`PrescriptionMode`. *dose_ng_per_day* is the basal dose
+    rate for CONTINUOUS and PERIODIC_BOLUS; *steps* the FLEX steps, sorted by
+    start, the first at 00:00; *bolus_ng* the bolus dose for PERIODIC_BOLUS and
+    SINGLE_BOLUS, delivered over *bolus_duration_ms* (at most 30 days);
+    *bolus_interval_ms* the time between periodic bolus starts, at most 7
+    days, and *bolus_start_ms* the time of day of the first. Raises
+    ValueError naming the field at fault.
+    Whether the rates are deliverable depends on the concentration and the
+    pump, so that is checked separately by :func:`check_prescription`.
     """
 
-    mode: PrescriptionMode
-    #: Basal dose rate for CONTINUOUS and PERIODIC_BOLUS, ng/day.
-    dose_ng_per_day: int = 0
-    #: Steps for FLEX, sorted by start; the first starts at 00:00.
-    steps: tuple[FlexStep, ...] = ()
-    #: Bolus dose for PERIODIC_BOLUS and SINGLE_BOLUS, ng.
-    bolus_ng: int = 0
-    #: Time over which a bolus is delivered, ms.
-    bolus_duration_ms: int = 0
-    #: Time between bolus starts for PERIODIC_BOLUS, ms.
-    bolus_interval_ms: int = 0
-    #: Time of day of the first periodic bolus, ms after midnight.
-    bolus_start_ms: int = 0
+    __slots__ = (
+        "bolus_duration_ms",
+        "bolus_interval_ms",
+        "bolus_ng",
+        "bolus_start_ms",
+        "dose_ng_per_day",
+        "mode",
+        "steps",
+    )
+    __match_args__ = (
+        "mode",
+        "dose_ng_per_day",
+        "steps",
+        "bolus_ng",
+        "bolus_duration_ms",
+        "bolus_interval_ms",
+        "bolus_start_ms",
+    )
 
-    def __post_init__(self) -> None:
-        m = self.mode
-        if self.dose_ng_per_day < 0:
-            raise ValueError(f"dose_ng_per_day = {self.dose_ng_per_day}: expected >= 0 ng/day")
-        if m in (PrescriptionMode.CONTINUOUS, PrescriptionMode.PERIODIC_BOLUS) and self.dose_ng_per_day <= 0:
-            raise ValueError(f"dose_ng_per_day = {self.dose_ng_per_day}: expected > 0 ng/day")
-        if m is PrescriptionMode.FLEX:
-            if not 1 <= len(self.steps) <= MAX_FLEX_STEPS:
+    def __init__(
+        self,
+        mode: int,
+        dose_ng_per_day: int = 0,
+        steps: tuple[FlexStep, ...] = (),
+        bolus_ng: int = 0,
+        bolus_duration_ms: int = 0,
+        bolus_interval_ms: int = 0,
+        bolus_start_ms: int = 0,
+    ) -> None:
+        if mode not in MODE_NAMES:
+            raise ValueError(f"mode = {mode}: expected one of {sorted(MODE_NAMES)} (PrescriptionMode)")
+        basal = mode in (PrescriptionMode.CONTINUOUS, PrescriptionMode.PERIODIC_BOLUS)
+        bolus = mode in (PrescriptionMode.PERIODIC_BOLUS, PrescriptionMode.SINGLE_BOLUS)
+        if dose_ng_per_day < 0 or (basal and dose_ng_per_day == 0):
+            raise ValueError(f"dose_ng_per_day = {dose_ng_per_day}: expected {'>' if basal else '>='} 0 ng/day")
+        if mode == PrescriptionMode.FLEX:
+            _check_steps(steps)
+        elif steps:
+            raise ValueError(f"steps: only a flex prescription has steps (mode is {MODE_NAMES[mode]})")
+        if bolus:
+            if bolus_ng <= 0:
+                raise ValueError(f"bolus_ng = {bolus_ng}: expected > 0 ng")
+            if not 0 < bolus_duration_ms <= MAX_BOLUS_MS:
+                raise ValueError(f"bolus_duration_ms = {bolus_duration_ms}: expected 1..{MAX_BOLUS_MS} ms")
+        if mode == PrescriptionMode.PERIODIC_BOLUS:
+            if not bolus_duration_ms < bolus_interval_ms <= MAX_BOLUS_INTERVAL_MS:
                 raise ValueError(
-                    f"steps: {len(self.steps)} given, expected 1..{MAX_FLEX_STEPS} flex steps"
+                    f"bolus_interval_ms = {bolus_interval_ms}: expected longer than "
+                    f"bolus_duration_ms = {bolus_duration_ms} and at most {MAX_BOLUS_INTERVAL_MS} ms"
                 )
-            if self.steps[0].start_ms != 0:
-                raise ValueError(
-                    f"steps[0].start_ms = {self.steps[0].start_ms}: the first step must start at 00:00"
-                )
-            for i, (a, b) in enumerate(zip(self.steps, self.steps[1:], strict=False)):
-                if not a.start_ms < b.start_ms:
-                    raise ValueError(
-                        f"steps[{i + 1}].start_ms = {b.start_ms}: steps must be in increasing time order"
-                    )
-            for i, s in enumerate(self.steps):
-                if not 0 <= s.start_ms < MS_PER_DAY:
-                    raise ValueError(f"steps[{i}].start_ms = {s.start_ms}: expected 0..{MS_PER_DAY - 1} ms")
-                if s.dose_ng_per_day <= 0:
-                    raise ValueError(f"steps[{i}].dose_ng_per_day = {s.dose_ng_per_day}: expected > 0 ng/day")
-        elif self.steps:
-            raise ValueError(f"steps: only a flex prescription has steps (mode is {m.name})")
-        if m in (PrescriptionMode.PERIODIC_BOLUS, PrescriptionMode.SINGLE_BOLUS):
-            if self.bolus_ng <= 0:
-                raise ValueError(f"bolus_ng = {self.bolus_ng}: expected > 0 ng")
-            if self.bolus_duration_ms <= 0:
-                raise ValueError(f"bolus_duration_ms = {self.bolus_duration_ms}: expected > 0 ms")
-        if m is PrescriptionMode.PERIODIC_BOLUS:
-            if self.bolus_interval_ms <= self.bolus_duration_ms:
-                raise ValueError(
-                    f"bolus_interval_ms = {self.bolus_interval_ms}: expected longer than "
-                    f"bolus_duration_ms = {self.bolus_duration_ms}"
-                )
-            if not 0 <= self.bolus_start_ms < MS_PER_DAY:
-                raise ValueError(f"bolus_start_ms = {self.bolus_start_ms}: expected 0..{MS_PER_DAY - 1} ms")
+            if not 0 <= bolus_start_ms < MS_PER_DAY:
+                raise ValueError(f"bolus_start_ms = {bolus_start_ms}: expected 0..{MS_PER_DAY - 1} ms")
+        self.mode: Final = mode
+        self.dose_ng_per_day: Final = dose_ng_per_day
+        self.steps: Final = steps
+        self.bolus_ng: Final = bolus_ng
+        self.bolus_duration_ms: Final = bolus_duration_ms
+        self.bolus_interval_ms: Final = bolus_interval_ms
+        self.bolus_start_ms: Final = bolus_start_ms
 
     def daily_dose_ng(self) -> int:
-        """Nominal dose over one day, ng (flex: the sum of its steps)."""
+        """Nominal dose over one day, ng (flex: the sum of its steps).
+
+        int64 for a deliverable prescription: a step dose is at most 10^10
+        ng/day (100 mL/day of 100 mg/mL), times 8.64e7 ms; a periodic bolus
+        at most 7 days at 100 mL/day of 100 mg/mL (7e10 ng), times 8.64e7 ms.
+        """
         m = self.mode
-        if m is PrescriptionMode.CONTINUOUS:
+        if m == PrescriptionMode.CONTINUOUS:
             return self.dose_ng_per_day
-        if m is PrescriptionMode.FLEX:
+        if m == PrescriptionMode.FLEX:
             total = 0
             ends = [s.start_ms for s in self.steps[1:]] + [MS_PER_DAY]
             for s, end in zip(self.steps, ends, strict=True):
                 total += s.dose_ng_per_day * (end - s.start_ms)
             return total // MS_PER_DAY
-        if m is PrescriptionMode.PERIODIC_BOLUS:
+        if m == PrescriptionMode.PERIODIC_BOLUS:
             return self.dose_ng_per_day + self.bolus_ng * MS_PER_DAY // self.bolus_interval_ms
         return 0
 
 
-class RejectReason(IntEnum):
-    """Why the controller refused a command (logged with COMMAND_REJECTED)."""
-
-    RATE_TOO_HIGH = 1
-    RATE_TOO_LOW = 2
-    VOLUME_ABOVE_CAPACITY = 3
-    BAD_CONCENTRATION = 4
-    BAD_VALUE = 5
-
-
-@dataclass(frozen=True, slots=True)
-class Rejection:
-    """A refused command: *reason*, the *field* at fault and a readable *message*."""
-
-    reason: RejectReason
-    field: str
-    message: str
+def _check_steps(steps: tuple[FlexStep, ...]) -> None:
+    if not 1 <= len(steps) <= MAX_FLEX_STEPS:
+        raise ValueError(f"steps: {len(steps)} given, expected 1..{MAX_FLEX_STEPS} flex steps")
+    if steps[0].start_ms != 0:
+        raise ValueError(f"steps[0].start_ms = {steps[0].start_ms}: the first step must start at 00:00")
+    for i in range(1, len(steps)):
+        if not steps[i - 1].start_ms < steps[i].start_ms:
+            raise ValueError(f"steps[{i}].start_ms = {steps[i].start_ms}: steps must be in increasing time order")
+    for i, s in enumerate(steps):
+        if not 0 <= s.start_ms < MS_PER_DAY:
+            raise ValueError(f"steps[{i}].start_ms = {s.start_ms}: expected 0..{MS_PER_DAY - 1} ms")
+        if s.dose_ng_per_day <= 0:
+            raise ValueError(f"steps[{i}].dose_ng_per_day = {s.dose_ng_per_day}: expected > 0 ng/day")
 
 
 def check_prescription(rx: Prescription, conc_ng_per_ml: int, cfg: PumpConfig) -> Rejection | None:
     """Check that *rx* at *conc_ng_per_ml* is deliverable by a pump configured as *cfg*.
 
-    Every basal rate must lie within [min rate, max rate] and basal plus bolus
-    rate must not exceed the max rate (REQ-RX-002). Returns None when the
-    prescription is deliverable, otherwise the first :class:`Rejection`.
+    The concentration must be 1 ng/mL .. 100 mg/mL; every basal rate must lie
+    within [min rate, max rate], basal plus bolus rate must not exceed the max
+    rate, and a single bolus must not run below the min rate (REQ-RX-002).
+    Returns None when the prescription is deliverable, otherwise the first
+    :class:`Rejection` (rates in pL/day, saturated at 10^15 pL/day).
     """
-    if conc_ng_per_ml <= 0:
-        return Rejection(RejectReason.BAD_CONCENTRATION, "concentration", f"{conc_ng_per_ml} ng/mL is not > 0")
+    if not 0 < conc_ng_per_ml <= MAX_CONC_NG_PER_ML:
+        return Rejection(RejectReason.BAD_CONCENTRATION, FieldId.CONCENTRATION, conc_ng_per_ml, 1, MAX_CONC_NG_PER_ML)
     lo, hi = cfg.min_rate_pl_per_day, cfg.max_rate_pl_per_day
-    basal: list[tuple[str, int]] = []
+    top_basal = 0
     if rx.mode in (PrescriptionMode.CONTINUOUS, PrescriptionMode.PERIODIC_BOLUS):
-        basal.append(("dose", rate_pl_per_day_from_dose(rx.dose_ng_per_day, conc_ng_per_ml)))
+        rate = rate_pl_per_day_from_dose(rx.dose_ng_per_day, conc_ng_per_ml)
+        rej = _check_rate(FieldId.DOSE, -1, rate, lo, hi)
+        if rej is not None:
+            return rej
+        top_basal = rate
     for i, s in enumerate(rx.steps):
-        basal.append((f"steps[{i}].dose", rate_pl_per_day_from_dose(s.dose_ng_per_day, conc_ng_per_ml)))
-    for name, rate in basal:
-        if rate < lo:
-            return Rejection(
-                RejectReason.RATE_TOO_LOW, name,
-                f"needs {_ml_day(rate)} mL/day, below the pump's minimum rate {_ml_day(lo)} mL/day",
-            )
-        if rate > hi:
-            return Rejection(
-                RejectReason.RATE_TOO_HIGH, name,
-                f"needs {_ml_day(rate)} mL/day, above the pump's maximum rate {_ml_day(hi)} mL/day",
-            )
-    if rx.mode is PrescriptionMode.SINGLE_BOLUS and _bolus_rate(rx, conc_ng_per_ml) < lo:
+        rate = rate_pl_per_day_from_dose(s.dose_ng_per_day, conc_ng_per_ml)
+        rej = _check_rate(FieldId.STEP_DOSE, i, rate, lo, hi)
+        if rej is not None:
+            return rej
+        top_basal = max(top_basal, rate)
+    if rx.mode == PrescriptionMode.SINGLE_BOLUS:
         # A single bolus replaces the basal rate, so it must not run below the minimum.
-        return Rejection(
-            RejectReason.RATE_TOO_LOW, "bolus",
-            f"bolus over bolus_duration needs {_ml_day(_bolus_rate(rx, conc_ng_per_ml))} mL/day, below the "
-            f"pump's minimum rate {_ml_day(lo)} mL/day: shorten bolus_duration or raise the bolus dose",
-        )
+        rate = bolus_rate_pl_per_day(rx, conc_ng_per_ml)
+        if rate < lo:
+            return Rejection(RejectReason.RATE_TOO_LOW, FieldId.BOLUS, rate, lo, hi)
     if rx.mode in (PrescriptionMode.PERIODIC_BOLUS, PrescriptionMode.SINGLE_BOLUS):
-        top = _bolus_rate(rx, conc_ng_per_ml) + max((r for _, r in basal), default=0)
+        top = bolus_rate_pl_per_day(rx, conc_ng_per_ml) + top_basal
         if top > hi:
-            return Rejection(
-                RejectReason.RATE_TOO_HIGH, "bolus",
-                f"bolus plus basal needs {_ml_day(top)} mL/day, above the pump's maximum rate "
-                f"{_ml_day(hi)} mL/day: lengthen bolus_duration or lower the bolus dose",
-            )
+            return Rejection(RejectReason.RATE_TOO_HIGH, FieldId.BOLUS, top, lo, hi)
     return None
 
 
-def _ml_day(rate_pl_per_day: int) -> str:
-    return f"{rate_pl_per_day / PL_PER_ML:.6g}"
+def _check_rate(field: int, index: int, rate: int, lo: int, hi: int) -> Rejection | None:
+    if rate < lo:
+        return Rejection(RejectReason.RATE_TOO_LOW, field, rate, lo, hi, index)
+    if rate > hi:
+        return Rejection(RejectReason.RATE_TOO_HIGH, field, rate, lo, hi, index)
+    return None
 
 
-def _bolus_rate(rx: Prescription, conc_ng_per_ml: int) -> int:
-    """Extra rate (pL/day) that delivers the bolus volume over its duration."""
-    vol_pl = volume_pl_from_mass(rx.bolus_ng, conc_ng_per_ml)
-    return (vol_pl * MS_PER_DAY + rx.bolus_duration_ms // 2) // rx.bolus_duration_ms
+def bolus_rate_pl_per_day(rx: Prescription, conc_ng_per_ml: int) -> int:
+    """Extra rate (pL/day) that delivers the bolus volume over its duration, rounded.
 
-
-@dataclass(frozen=True, slots=True)
-class Therapy:
-    """A prescription bound to a concentration and the time it took effect.
-
-    All rates are precomputed in pL/day so a wake-up costs no division.
+    rate = bolus volume (pL) x 8.64e7 ms/day / duration (ms), saturated at
+    10^15 pL/day. int64: :func:`~firmware_model._units.scale` with ``num *
+    den`` at most 8.64e7 x 2.6e9 (a 30-day bolus) = 2.2e17.
     """
-
-    rx: Prescription
-    conc_ng_per_ml: int
-    start_ms: int
-    min_rate_pl_per_day: int
-    _basal: int = field(init=False)
-    _step_starts: tuple[int, ...] = field(init=False)
-    _step_rates: tuple[int, ...] = field(init=False)
-    _bolus: int = field(init=False)
-
-    def __post_init__(self) -> None:
-        rx, c = self.rx, self.conc_ng_per_ml
-        basal = 0
-        if rx.mode in (PrescriptionMode.CONTINUOUS, PrescriptionMode.PERIODIC_BOLUS):
-            basal = rate_pl_per_day_from_dose(rx.dose_ng_per_day, c)
-        elif rx.mode in (PrescriptionMode.STOPPED, PrescriptionMode.SINGLE_BOLUS):
-            basal = self.min_rate_pl_per_day
-        object.__setattr__(self, "_basal", basal)
-        object.__setattr__(self, "_step_starts", tuple(s.start_ms for s in rx.steps))
-        object.__setattr__(
-            self, "_step_rates", tuple(rate_pl_per_day_from_dose(s.dose_ng_per_day, c) for s in rx.steps)
-        )
-        bolus = 0
-        if rx.mode in (PrescriptionMode.PERIODIC_BOLUS, PrescriptionMode.SINGLE_BOLUS):
-            bolus = _bolus_rate(rx, c)
-        object.__setattr__(self, "_bolus", bolus)
-
-    def bolus_window(self, t_ms: int) -> tuple[int, int] | None:
-        """The bolus window [start, end) containing *t_ms*, or None."""
-        rx = self.rx
-        if rx.mode is PrescriptionMode.SINGLE_BOLUS:
-            end = self.start_ms + rx.bolus_duration_ms
-            return (self.start_ms, end) if self.start_ms <= t_ms < end else None
-        if rx.mode is PrescriptionMode.PERIODIC_BOLUS:
-            phase = (t_ms - rx.bolus_start_ms) % rx.bolus_interval_ms
-            if phase < rx.bolus_duration_ms:
-                start = t_ms - phase
-                return (start, start + rx.bolus_duration_ms)
-        return None
-
-    def rate_at(self, t_ms: int) -> tuple[int, int]:
-        """(rate in pL/day, time of the next rate change) at *t_ms*.
-
-        The next change is strictly later than *t_ms*; for a constant rate it
-        is one day later (the caller wakes at least that often anyway).
-        """
-        rx = self.rx
-        m = rx.mode
-        if m is PrescriptionMode.FLEX:
-            tod = t_ms % MS_PER_DAY
-            day0 = t_ms - tod
-            starts = self._step_starts
-            i = bisect_right(starts, tod) - 1
-            nxt = day0 + (starts[i + 1] if i + 1 < len(starts) else MS_PER_DAY)
-            return self._step_rates[i], nxt
-        if m is PrescriptionMode.SINGLE_BOLUS:
-            end = self.start_ms + rx.bolus_duration_ms
-            if self.start_ms <= t_ms < end:
-                return self._bolus, end
-            return self._basal, t_ms + MS_PER_DAY
-        if m is PrescriptionMode.PERIODIC_BOLUS:
-            phase = (t_ms - rx.bolus_start_ms) % rx.bolus_interval_ms
-            if phase < rx.bolus_duration_ms:
-                return self._basal + self._bolus, t_ms - phase + rx.bolus_duration_ms
-            return self._basal, t_ms - phase + rx.bolus_interval_ms
-        return self._basal, t_ms + MS_PER_DAY
-
-    def rate_rows(self, t0_ms: int, t1_ms: int) -> tuple[int, list[tuple[int, int]], int]:
-        """The stroke-timer rate table for [t0, t1): (rate at t0, later (time, rate) rows, credit).
-
-        *credit* is the volume the table accrues over the interval, in the
-        timer's units (pL x ms / day). Flex steps are walked straight from the
-        step table: this runs at every wake-up.
-        """
-        if self.rx.mode is not PrescriptionMode.FLEX:
-            rate0, t = self.rate_at(t0_ms)
-            rows: list[tuple[int, int]] = []
-            credit = rate0 * (min(t, t1_ms) - t0_ms)
-            cur = rate0
-            while t < t1_ms:
-                r, nxt = self.rate_at(t)
-                nxt = min(nxt, t1_ms)
-                if r != cur:
-                    rows.append((t, r))
-                    cur = r
-                credit += r * (nxt - t)
-                t = nxt
-            return rate0, rows, credit
-        starts, rates = self._step_starts, self._step_rates
-        n = len(starts)
-        day0 = t0_ms - t0_ms % MS_PER_DAY
-        i = bisect_right(starts, t0_ms - day0) - 1
-        rate0 = cur = rates[i]
-        rows = []
-        credit = 0
-        t = t0_ms
-        while True:
-            i += 1
-            if i == n:
-                i = 0
-                day0 += MS_PER_DAY
-            nxt = day0 + starts[i]
-            if nxt >= t1_ms:
-                return rate0, rows, credit + cur * (t1_ms - t)
-            credit += cur * (nxt - t)
-            t = nxt
-            if rates[i] != cur:
-                cur = rates[i]
-                rows.append((t, cur))
+    vol_pl = volume_pl_from_mass(rx.bolus_ng, conc_ng_per_ml)
+    return scale(vol_pl, MS_PER_DAY, rx.bolus_duration_ms, RATE_CEILING_PL_PER_DAY)

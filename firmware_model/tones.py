@@ -19,50 +19,66 @@ audible and plausible.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from enum import IntEnum
+from typing import Final
+
+from ._record import Record, name_table
 
 
-class Priority(IntEnum):
+class Priority:
     """Alarm priority. Higher values win the sounder (REQ-ALM-005)."""
 
-    NON_CRITICAL = 1
-    CRITICAL = 2
+    NON_CRITICAL: Final = 1
+    CRITICAL: Final = 2
 
 
-@dataclass(frozen=True, slots=True)
-class ToneSegment:
-    """One segment of a tone pattern: *freq_hz* for *on_ms*, then *off_ms* silence."""
-
-    freq_hz: int
-    on_ms: int
-    off_ms: int = 0
-
-    def __post_init__(self) -> None:
-        if self.freq_hz <= 0:
-            raise ValueError(f"freq_hz must be > 0 Hz, got {self.freq_hz}")
-        if self.on_ms <= 0:
-            raise ValueError(f"on_ms must be > 0 ms, got {self.on_ms}")
-        if self.off_ms < 0:
-            raise ValueError(f"off_ms must be >= 0 ms, got {self.off_ms}")
+#: Lowercase name of each :class:`Priority`.
+PRIORITY_NAMES: Final = name_table(Priority)
 
 
-@dataclass(frozen=True, slots=True)
-class TonePattern:
-    """A named sequence of tone segments, played once per call to the sounder."""
+class ToneSegment(Record):
+    """One segment of a tone pattern: *freq_hz* for *on_ms*, then *off_ms* silence.
 
-    name: str
-    priority: Priority
-    segments: tuple[ToneSegment, ...]
+    Raises ValueError for a frequency or on-time <= 0 or a negative off-time.
+    """
 
-    def __post_init__(self) -> None:
-        if not self.segments:
-            raise ValueError(f"tone pattern {self.name!r} has no segments")
+    __slots__ = ("freq_hz", "off_ms", "on_ms")
+    __match_args__ = ("freq_hz", "on_ms", "off_ms")
+
+    def __init__(self, freq_hz: int, on_ms: int, off_ms: int = 0) -> None:
+        if freq_hz <= 0:
+            raise ValueError(f"freq_hz must be > 0 Hz, got {freq_hz}")
+        if on_ms <= 0:
+            raise ValueError(f"on_ms must be > 0 ms, got {on_ms}")
+        if off_ms < 0:
+            raise ValueError(f"off_ms must be >= 0 ms, got {off_ms}")
+        self.freq_hz: Final = freq_hz
+        self.on_ms: Final = on_ms
+        self.off_ms: Final = off_ms
+
+
+class TonePattern(Record):
+    """A named sequence of tone segments, played once per call to the sounder.
+
+    *priority* is a :class:`Priority`. Raises ValueError for an empty pattern.
+    """
+
+    __slots__ = ("name", "priority", "segments")
+    __match_args__ = ("name", "priority", "segments")
+
+    def __init__(self, name: str, priority: int, segments: tuple[ToneSegment, ...]) -> None:
+        if not segments:
+            raise ValueError(f"tone pattern {name!r} has no segments")
+        self.name: Final = name
+        self.priority: Final = priority
+        self.segments: Final = segments
 
     @property
     def duration_ms(self) -> int:
         """Total time the pattern occupies the sounder, silences included."""
-        return sum(s.on_ms + s.off_ms for s in self.segments)
+        total = 0
+        for s in self.segments:
+            total += s.on_ms + s.off_ms
+        return total
 
 
 #: Non-critical alarm: one 1-second tone ([C] duration; [U] frequency).

@@ -18,6 +18,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from firmware_model import MODE_NAMES
+
 from .scenario import ScenarioError, builtin_names, builtin_text, load_scenario, with_duration
 from .scenario.builtin import DEFAULT, builtin_summary
 
@@ -285,7 +287,7 @@ def _scenarios(args: argparse.Namespace) -> int:
 def _validate(args: argparse.Namespace) -> int:
     sc = _load(args.file)
     print(f"{args.file}: OK  scenario {sc.name!r}, {sc.duration_ms / 86_400_000:g} days, "
-          f"{sc.drug.name} {sc.drug.conc_ng_per_ml / 1000:g} mcg/mL, {sc.prescription.mode.name.lower()}, "
+          f"{sc.drug.name} {sc.drug.conc_ng_per_ml / 1000:g} mcg/mL, {MODE_NAMES[sc.prescription.mode]}, "
           f"{len(sc.visits)} visits")
     return 0
 

@@ -31,14 +31,16 @@ import numpy as np
 import simpy
 
 from firmware_model import (
+    ALARM_NAMES,
+    BOLUS_NAMES,
+    COMMAND_NAMES,
+    MODE_NAMES,
     MS_PER_DAY,
     NL_PER_ML,
-    AlarmId,
-    BolusKind,
+    REJECT_NAMES,
     EventCode,
     LogRecord,
     MotorProgram,
-    PrescriptionMode,
     PrimingBolus,
     PumpController,
     Refill,
@@ -47,8 +49,6 @@ from firmware_model import (
     TonePattern,
 )
 from firmware_model.alarms import tone_for
-from firmware_model.commands import CommandKind
-from firmware_model.prescription import RejectReason
 
 from .plant import Battery, Catheter, Reservoir, StrokeStream
 from .plant.mechanism import CHUNK
@@ -176,17 +176,10 @@ class EngineHal:
 
 
 def _command_name(kind: int) -> str:
-    try:
-        return CommandKind(kind).name.lower()
-    except ValueError:
-        return f"unknown({kind})"
+    return COMMAND_NAMES.get(kind, f"unknown({kind})")
 
 
-# Keyed by the enums; IntEnum members hash as their values, so the log's plain
-# integers look them up directly.
-_ALARM_NAMES: dict[int, str] = {a: a.name.lower() for a in AlarmId}
-_BOLUS_NAMES: dict[int, str] = {b: b.name.lower() for b in BolusKind}
-_TONES: dict[int, TonePattern] = {a: tone_for(a) for a in AlarmId}
+_TONES: dict[int, TonePattern] = {a: tone_for(a) for a in ALARM_NAMES}
 
 
 class Simulation:
@@ -238,7 +231,7 @@ class Simulation:
         self._lost = 0
         self._n_events = 0
         self._alarm_episodes: list[dict[str, Any]] = []
-        self._open_alarm: dict[AlarmId, dict[str, Any]] = {}
+        self._open_alarm: dict[int, dict[str, Any]] = {}
         self._dry = False
         self._dry_first: int | None = None
         self._dry_since: int | None = None
@@ -491,15 +484,15 @@ class Simulation:
 
     def _ev_alarm(self, rec: LogRecord) -> dict[str, Any]:
         t = rec.t_ms
-        alarm = AlarmId(rec.a)
-        raised = rec.code is EventCode.ALARM_RAISED
+        alarm = rec.a
+        raised = rec.code == EventCode.ALARM_RAISED
         if raised:
-            ep: dict[str, Any] = {"alarm": _ALARM_NAMES[alarm], "t_s": _t_s(t), "cleared_t_s": None}
+            ep: dict[str, Any] = {"alarm": ALARM_NAMES[alarm], "t_s": _t_s(t), "cleared_t_s": None}
             self._alarm_episodes.append(ep)
             self._open_alarm[alarm] = ep
         elif alarm in self._open_alarm:
             self._open_alarm.pop(alarm)["cleared_t_s"] = _t_s(t)
-        return {"t_s": t / 1000, "t_ms": t, "kind": "alarm", "alarm": _ALARM_NAMES[alarm],
+        return {"t_s": t / 1000, "t_ms": t, "kind": "alarm", "alarm": ALARM_NAMES[alarm],
                 "state": "raised" if raised else "cleared", "reservoir_estimated_ml": _ml(rec.b)}
 
     def _ev_tone(self, rec: LogRecord) -> dict[str, Any]:
@@ -507,7 +500,7 @@ class Simulation:
         t = rec.t_ms
         pattern = _TONES[rec.a]
         return {"t_s": t / 1000, "t_ms": t, "kind": "tone", "pattern": pattern.name,
-                "alarm": _ALARM_NAMES[rec.a], "duration_ms": pattern.duration_ms}
+                "alarm": ALARM_NAMES[rec.a], "duration_ms": pattern.duration_ms}
 
     def _ev_refill(self, rec: LogRecord) -> dict[str, Any]:
         t = rec.t_ms
@@ -520,13 +513,13 @@ class Simulation:
 
     def _ev_reprogram(self, rec: LogRecord) -> dict[str, Any]:
         t = rec.t_ms
-        return {"t_s": t / 1000, "t_ms": t, "kind": "reprogram", "mode": PrescriptionMode(rec.a).name.lower(),
+        return {"t_s": t / 1000, "t_ms": t, "kind": "reprogram", "mode": MODE_NAMES[rec.a],
                 "daily_dose_mg": rec.b / _NG_PER_MG}
 
     def _ev_bolus(self, rec: LogRecord) -> dict[str, Any]:
         t = rec.t_ms
-        ev: dict[str, Any] = {"t_s": t / 1000, "t_ms": t, "kind": "bolus", "bolus": _BOLUS_NAMES[rec.a],
-                              "state": "start" if rec.code is EventCode.BOLUS_START else "end"}
+        ev: dict[str, Any] = {"t_s": t / 1000, "t_ms": t, "kind": "bolus", "bolus": BOLUS_NAMES[rec.a],
+                              "state": "start" if rec.code == EventCode.BOLUS_START else "end"}
         if rec.b:
             ev["volume_ml"] = _ml(rec.b)
         return ev
@@ -538,12 +531,12 @@ class Simulation:
 
     def _ev_rejected(self, rec: LogRecord) -> dict[str, Any]:
         t = rec.t_ms
-        return {"t_s": t / 1000, "t_ms": t, "kind": "rejected", "reason": RejectReason(rec.a).name.lower(),
+        return {"t_s": t / 1000, "t_ms": t, "kind": "rejected", "reason": REJECT_NAMES[rec.a],
                 "command": _command_name(rec.b)}
 
     def _ev_stopped(self, rec: LogRecord) -> dict[str, Any]:
         t = rec.t_ms
-        return {"t_s": t / 1000, "t_ms": t, "kind": "delivery_stopped", "alarm": _ALARM_NAMES[rec.a]}
+        return {"t_s": t / 1000, "t_ms": t, "kind": "delivery_stopped", "alarm": ALARM_NAMES[rec.a]}
 
     def _ev_threshold(self, rec: LogRecord) -> dict[str, Any]:
         t = rec.t_ms

@@ -8,6 +8,11 @@ check firmware behaviour without the simulator::
     ctl = PumpController(hal, PumpConfig(), rx, conc_ng_per_ml=500_000, reservoir_nl=20_000_000)
     run_until(ctl, hal, 40 * MS_PER_DAY)
     assert AlarmId.LOW_RESERVOIR in ctl.status().active_alarms
+
+:mod:`firmware_model.testing.int64` checks that firmware arithmetic stays
+within int64 (:func:`~firmware_model.testing.int64.int64_checked`). Like
+:mod:`firmware_model.describe`, this package is host side: it is not part of
+the C port (and may use dataclasses).
 """
 
 from __future__ import annotations

@@ -26,6 +26,7 @@ from firmware_model import (
     PumpConfig,
     check_prescription,
 )
+from firmware_model.describe import rejection_field, rejection_message
 
 from . import units
 from .model import CatheterSpec, DrugSpec, PumpSpec, Scenario, Visit
@@ -410,7 +411,7 @@ def _prescription(t: _Table, conc: int, cfg: PumpConfig, extra: str = "") -> Pre
     rx = Prescription(mode, **kw)
     rej = check_prescription(rx, conc, cfg)
     if rej is not None:
-        raise _rejection_error(t, rej.field, rej.message)
+        raise _rejection_error(t, rejection_field(rej), rejection_message(rej))
     return rx
 
 
@@ -458,7 +459,7 @@ def _visits(
             if rej is not None:
                 raise ScenarioError(
                     f"[{v.origin}] concentration", f"{conc / 1000:g} mcg/mL",
-                    f"a concentration at which the current prescription stays deliverable ({rej.message}); "
+                    f"a concentration at which the current prescription stays deliverable ({rejection_message(rej)}); "
                     "or reprogram the dose in the same visit",
                 )
         out.append(v)

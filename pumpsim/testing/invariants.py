@@ -21,8 +21,10 @@ from typing import Any
 import numpy as np
 
 from firmware_model import (
+    ALARM_NAMES,
     NL_PER_ML,
     PL_PER_NL,
+    PRIORITY_NAMES,
     AlarmId,
     EventCode,
     LogRecord,
@@ -50,7 +52,7 @@ __all__ = [
     "check_monotone_trace",
 ]
 
-_ALARM_BY_NAME = {a.name.lower(): a for a in AlarmId}
+_ALARM_BY_NAME = {name: a for a, name in ALARM_NAMES.items()}
 
 
 def _fail(rule: str, detail: str) -> AssertionError:
@@ -141,7 +143,7 @@ class AlarmStep:
 
     t_ms: int
     what: str
-    alarm: AlarmId | None = None
+    alarm: int | None = None
     pattern: str = ""
 
 
@@ -162,20 +164,20 @@ class AlarmTimeline:
     a higher one sounds (REQ-ALM-004): no tone missing, late or extra.
     """
 
-    def __init__(self, intervals_ms: Mapping[AlarmId, int] | None = None) -> None:
+    def __init__(self, intervals_ms: Mapping[int, int] | None = None) -> None:
         self._intervals = intervals_ms
-        self._active: set[AlarmId] = set()
+        self._active: set[int] = set()
         self._n = 0
         # Reference model: the alarms it holds raised and when each is next due.
-        self._due: dict[AlarmId, int] = {}
+        self._due: dict[int, int] = {}
         self._group_t: int | None = None
         self._last_what = ""
-        self.expected: list[tuple[int, AlarmId]] = []
-        self.actual: list[tuple[int, AlarmId]] = []
+        self.expected: list[tuple[int, int]] = []
+        self.actual: list[tuple[int, int]] = []
         self._compared = 0
 
     @property
-    def active(self) -> frozenset[AlarmId]:
+    def active(self) -> frozenset[int]:
         """Alarms raised after the steps fed so far."""
         return frozenset(self._active)
 
@@ -210,29 +212,30 @@ class AlarmTimeline:
             raise ValueError(f"step {n}: a {s.what!r} step needs an alarm")
         if s.what == "raised":
             if a in self._active:
-                raise _fail("alarm episodes", f"step {n}: {a.name} raised at {s.t_ms} ms while already raised")
+                raise _fail("alarm episodes", f"step {n}: {ALARM_NAMES[a]} raised at {s.t_ms} ms while already raised")
             self._active.add(a)
             self._due[a] = s.t_ms
         elif s.what == "cleared":
             if a not in self._active:
-                raise _fail("alarm episodes", f"step {n}: {a.name} cleared at {s.t_ms} ms but was not raised")
+                raise _fail("alarm episodes", f"step {n}: {ALARM_NAMES[a]} cleared at {s.t_ms} ms but was not raised")
             self._active.discard(a)
             self._due.pop(a, None)
         else:
             if a not in self._active:
                 raise _fail(
-                    "REQ-ALM-005", f"step {n}: tone for {a.name} at {s.t_ms} ms while it is not raised "
+                    "REQ-ALM-005", f"step {n}: tone for {ALARM_NAMES[a]} at {s.t_ms} ms while it is not raised "
                     f"(raised: {sorted(x.name for x in self._active)})",
                 )
             top = _top(self._active)
             if PRIORITY[a] < PRIORITY[top]:
                 raise _fail(
                     "REQ-ALM-005",
-                    f"step {n}: {a.name} ({PRIORITY[a].name}) sounded at {s.t_ms} ms while "
-                    f"{top.name} ({PRIORITY[top].name}) is raised",
+                    f"step {n}: {ALARM_NAMES[a]} ({PRIORITY_NAMES[PRIORITY[a]]}) sounded at {s.t_ms} ms while "
+                    f"{ALARM_NAMES[top]} ({PRIORITY_NAMES[PRIORITY[top]]}) is raised",
                 )
             if s.pattern and s.pattern != tone_for(a).name:
-                raise _fail("tone pattern", f"step {n}: {a.name} played {s.pattern!r}, expected {tone_for(a).name!r}")
+                raise _fail("tone pattern",
+                            f"step {n}: {ALARM_NAMES[a]} played {s.pattern!r}, expected {tone_for(a).name!r}")
             self.actual.append((s.t_ms, a))
 
     def _sound_until(self, t: int) -> None:
@@ -273,18 +276,18 @@ class AlarmTimeline:
         self._compared = len(actual)
 
 
-def _top(alarms: Iterable[AlarmId]) -> AlarmId:
+def _top(alarms: Iterable[int]) -> int:
     """The alarm that owns the sounder: highest priority, then lowest id (as the firmware picks)."""
     return max(alarms, key=lambda a: (PRIORITY[a], -a))
 
 
-def _tone_str(t: tuple[int, AlarmId]) -> str:
-    return f"{t[1].name} at {t[0]} ms"
+def _tone_str(t: tuple[int, int]) -> str:
+    return f"{ALARM_NAMES[t[1]]} at {t[0]} ms"
 
 
 def check_alarm_timeline(
     steps: Iterable[AlarmStep],
-    intervals_ms: Mapping[AlarmId, int] | None = None,
+    intervals_ms: Mapping[int, int] | None = None,
     end_ms: int | None = None,
 ) -> None:
     """Check a complete alarm history with :class:`AlarmTimeline` (REQ-ALM-004, REQ-ALM-005).
@@ -328,12 +331,12 @@ def check_alarm_consistency(result: SimulationResult, scenario: Scenario | None 
     end_ms = None
     if scenario is not None:
         cfg = scenario.firmware_config()
-        intervals = {a: repeat_interval_ms(a, cfg) for a in AlarmId}
+        intervals = {a: repeat_interval_ms(a, cfg) for a in ALARM_NAMES}
         end_ms = round(result.summary["simulated_s"] * 1000)
     check_alarm_timeline(steps, intervals, end_ms)
 
     s = result.summary
-    episodes = [(st.alarm.name.lower(), st.t_ms / 1000) for st in steps if st.what == "raised" and st.alarm]
+    episodes = [(ALARM_NAMES[st.alarm], st.t_ms / 1000) for st in steps if st.what == "raised" and st.alarm]
     got = [(a["alarm"], a["t_s"]) for a in s["alarms"]]
     if got != episodes:
         raise _fail("summary alarms", f"summary lists episodes {got}, events raise {episodes}")
@@ -397,22 +400,23 @@ def check_alarm_thresholds(result: SimulationResult, scenario: Scenario) -> None
         if kind != "alarm":
             continue
         alarm = _ALARM_BY_NAME[ev["alarm"]]
-        req, thr = ("REQ-ALM-001", low) if alarm is AlarmId.LOW_RESERVOIR else ("REQ-ALM-002", floor)
+        req, thr = ("REQ-ALM-001", low) if alarm == AlarmId.LOW_RESERVOIR else ("REQ-ALM-002", floor)
         est = round(ev["reservoir_estimated_ml"] * NL_PER_ML)
         where = f"event {n} at t_ms={ev['t_ms']}"
         if ev["state"] == "raised":
             if est > thr:
-                raise _fail(req, f"{where}: {alarm.name} raised with estimate {est} nL above its threshold {thr} nL")
+                raise _fail(req, f"{where}: {ALARM_NAMES[alarm]} raised with estimate {est} nL "
+                                 f"above its threshold {thr} nL")
             if ev["t_ms"] not in jump_times and est < thr - stroke_nl - 1:
                 raise _fail(
                     req,
-                    f"{where}: {alarm.name} raised late: estimate {est} nL is more than one stroke "
+                    f"{where}: {ALARM_NAMES[alarm]} raised late: estimate {est} nL is more than one stroke "
                     f"({stroke_nl} nL) below its threshold {thr} nL",
                 )
-            if alarm is AlarmId.EMPTY_RESERVOIR and ev["t_ms"] not in stopped_times:
+            if alarm == AlarmId.EMPTY_RESERVOIR and ev["t_ms"] not in stopped_times:
                 raise _fail("REQ-ALM-003", f"{where}: EMPTY_RESERVOIR raised without a delivery_stopped event")
-        elif est <= thr and not (alarm is AlarmId.LOW_RESERVOIR and ev["t_ms"] in jump_times):
-            raise _fail(req, f"{where}: {alarm.name} cleared with estimate {est} nL at or below {thr} nL")
+        elif est <= thr and not (alarm == AlarmId.LOW_RESERVOIR and ev["t_ms"] in jump_times):
+            raise _fail(req, f"{where}: {ALARM_NAMES[alarm]} cleared with estimate {est} nL at or below {thr} nL")
 
 
 def check_empty_stops_delivery(result: SimulationResult) -> None:
@@ -541,14 +545,14 @@ def alarm_steps_from_log(records: Iterable[LogRecord], wake_seqs: Collection[int
     for rec in records:
         if rec.seq in wake_seqs:
             steps.append(AlarmStep(rec.t_ms, "wake"))
-        if rec.code is EventCode.ALARM_RAISED:
-            steps.append(AlarmStep(rec.t_ms, "raised", AlarmId(rec.a)))
-        elif rec.code is EventCode.ALARM_CLEARED:
-            steps.append(AlarmStep(rec.t_ms, "cleared", AlarmId(rec.a)))
-        elif rec.code is EventCode.TONE:
-            alarm = AlarmId(rec.a)
+        if rec.code == EventCode.ALARM_RAISED:
+            steps.append(AlarmStep(rec.t_ms, "raised", rec.a))
+        elif rec.code == EventCode.ALARM_CLEARED:
+            steps.append(AlarmStep(rec.t_ms, "cleared", rec.a))
+        elif rec.code == EventCode.TONE:
+            alarm = rec.a
             if rec.b != PRIORITY[alarm]:
-                raise _fail("event log", f"seq {rec.seq}: tone for {alarm.name} logged with priority {rec.b}")
+                raise _fail("event log", f"seq {rec.seq}: tone for {ALARM_NAMES[alarm]} logged with priority {rec.b}")
             steps.append(AlarmStep(rec.t_ms, "tone", alarm, tone_for(alarm).name))
     return steps
 
@@ -574,5 +578,5 @@ def check_event_log(
             raise _fail("event log", f"seq {rec.seq} at t_ms={rec.t_ms} follows t_ms={prev.t_ms}")
     if not records or records[0].seq != 0:
         return
-    intervals = None if cfg is None else {a: repeat_interval_ms(a, cfg) for a in AlarmId}
+    intervals = None if cfg is None else {a: repeat_interval_ms(a, cfg) for a in ALARM_NAMES}
     check_alarm_timeline(alarm_steps_from_log(records, wake_seqs), intervals, end_ms if cfg is not None else None)

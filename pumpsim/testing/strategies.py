@@ -23,13 +23,13 @@ strokes), so even an exact-mode simulation of one example takes milliseconds::
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 
 from hypothesis import assume, strategies as st
 
 from firmware_model import (
     MAX_FLEX_STEPS,
+    MODE_NAMES,
     MS_PER_DAY,
     MS_PER_H,
     MS_PER_MIN,
@@ -56,7 +56,7 @@ __all__ = [
 ]
 
 #: Every prescription mode, in the order :func:`prescriptions` tries them.
-ALL_MODES: tuple[PrescriptionMode, ...] = tuple(PrescriptionMode)
+ALL_MODES: tuple[int, ...] = tuple(MODE_NAMES)
 
 #: Concentrations seen in practice (ng/mL): baclofen 50/500/2000 mcg/mL,
 #: morphine 10/20 mg/mL, ziconotide 25/100 mcg/mL, and the loader's limits.
@@ -199,7 +199,7 @@ def prescriptions(
     conc_ng_per_ml: int,
     cfg: PumpConfig,
     *,
-    modes: Sequence[PrescriptionMode] = ALL_MODES,
+    modes: Sequence[int] = ALL_MODES,
     max_rate_pl_per_day: int | None = None,
     max_flex_steps: int = MAX_FLEX_STEPS,
     max_bolus_ms: int = 12 * MS_PER_H,
@@ -222,22 +222,22 @@ def prescriptions(
     doses = dose_range(conc_ng_per_ml, lo, hi)
     options: list[st.SearchStrategy[Prescription]] = []
     for mode in modes:
-        if mode is PrescriptionMode.STOPPED and lo <= hi:
+        if mode == PrescriptionMode.STOPPED and lo <= hi:
             options.append(st.just(Prescription(PrescriptionMode.STOPPED)))
-        elif mode is PrescriptionMode.CONTINUOUS and doses:
+        elif mode == PrescriptionMode.CONTINUOUS and doses:
             options.append(_continuous(conc_ng_per_ml, doses))
-        elif mode is PrescriptionMode.FLEX and doses:
+        elif mode == PrescriptionMode.FLEX and doses:
             options.append(_flex(conc_ng_per_ml, doses, max_flex_steps))
-        elif mode is PrescriptionMode.PERIODIC_BOLUS and doses:
+        elif mode == PrescriptionMode.PERIODIC_BOLUS and doses:
             options.append(_bolus(conc_ng_per_ml, lo, hi, doses, True, max_bolus_ms, min_bolus_interval_ms))
-        elif mode is PrescriptionMode.SINGLE_BOLUS and lo <= hi:
+        elif mode == PrescriptionMode.SINGLE_BOLUS and lo <= hi:
             options.append(_bolus(conc_ng_per_ml, lo, hi, None, False, max_bolus_ms, 0))
     if not options:
         raise ValueError(
-            f"no deliverable prescription of modes {[m.name for m in modes]} at {conc_ng_per_ml} ng/mL "
+            f"no deliverable prescription of modes {[MODE_NAMES[m] for m in modes]} at {conc_ng_per_ml} ng/mL "
             f"within {lo}..{hi} pL/day"
         )
-    capped = dataclasses.replace(cfg, max_rate_pl_per_day=max(hi, cfg.min_rate_pl_per_day))
+    capped = cfg.replace(max_rate_pl_per_day=max(hi, cfg.min_rate_pl_per_day))
     return st.one_of(options).filter(lambda rx: check_prescription(rx, conc_ng_per_ml, capped) is None)
 
 
@@ -344,7 +344,7 @@ def scenarios(
     cfg = Scenario(
         name="", duration_ms=duration, seed=0, pump=pump, catheter=catheter, drug=DrugSpec(), prescription=_STOP
     ).firmware_config()
-    budget_cfg = dataclasses.replace(cfg, max_rate_pl_per_day=max(min_rate, min(cap, cfg.max_rate_pl_per_day)))
+    budget_cfg = cfg.replace(max_rate_pl_per_day=max(min_rate, min(cap, cfg.max_rate_pl_per_day)))
     rx_at = _RxSource(budget_cfg)
     rx = draw(rx_at(conc), label="prescription")
 

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 from hypothesis import event, settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
 from firmware_model import (
+    ALARM_NAMES,
+    MODE_NAMES,
     MS_PER_DAY,
     MS_PER_H,
     MS_PER_MIN,
     PL_PER_ML,
     PL_PER_NL,
-    AlarmId,
     CommandKind,
     ControllerStatus,
     EventCode,
@@ -97,7 +96,7 @@ class ControllerMachine(RuleBasedStateMachine):
 
     @staticmethod
     def _check_verdict(accept: bool, recs: list[LogRecord], kind: int) -> None:
-        rejected = [r for r in recs if r.code is EventCode.COMMAND_REJECTED]
+        rejected = [r for r in recs if r.code == EventCode.COMMAND_REJECTED]
         if accept:
             assert not rejected, f"a valid command was rejected: {rejected}"
         else:
@@ -113,7 +112,7 @@ class ControllerMachine(RuleBasedStateMachine):
 
     @initialize(data=st.data())
     def boot(self, data: st.DataObject) -> None:
-        self.cfg: PumpConfig = dataclasses.replace(data.draw(pump_configs(), label="cfg"), log_capacity=LOG_CAPACITY)
+        self.cfg: PumpConfig = data.draw(pump_configs(), label="cfg").replace(log_capacity=LOG_CAPACITY)
         conc = data.draw(concentrations(), label="conc")
         rx = data.draw(self._rx(conc), label="rx")
         fill = data.draw(self._volumes(), label="fill")
@@ -127,7 +126,7 @@ class ControllerMachine(RuleBasedStateMachine):
         self.seen_seq = 0
         self.seen_tones = 0
         self.last_t = t0
-        self.timeline = AlarmTimeline({a: repeat_interval_ms(a, self.cfg) for a in AlarmId})
+        self.timeline = AlarmTimeline({a: repeat_interval_ms(a, self.cfg) for a in ALARM_NAMES})
         self._last_unchanged = True
 
     @rule(dt=st.one_of(st.integers(0, MS_PER_H), st.integers(0, 2 * MS_PER_DAY)))
@@ -249,12 +248,12 @@ class ControllerMachine(RuleBasedStateMachine):
         check_controller(self.ctl)
         st_ = self.ctl.status()
         for alarm in st_.active_alarms:
-            event(f"{alarm.name} raised")
+            event(f"{ALARM_NAMES[alarm]} raised")
         if st_.bridge_strokes_left:
             event("bridge bolus running")
         if st_.priming_strokes_left:
             event("priming bolus running")
-        event(f"therapy {st_.prescription.mode.name}")
+        event(f"therapy {MODE_NAMES[st_.prescription.mode]}")
 
     @invariant()
     def log_and_sounder_agree(self) -> None:
@@ -269,7 +268,7 @@ class ControllerMachine(RuleBasedStateMachine):
             self.seen_seq, self.last_t = recs[-1].seq + 1, recs[-1].t_ms
         self.timeline.feed(alarm_steps_from_log(recs, self.wake_seqs))
         self.timeline.settle(self.now)
-        logged = [(r.t_ms, tone_for(AlarmId(r.a))) for r in recs if r.code is EventCode.TONE]
+        logged = [(r.t_ms, tone_for(r.a)) for r in recs if r.code == EventCode.TONE]
         played = self.hal.sounder.played[self.seen_tones :]
         assert played == logged, "the sounder played something other than the logged tones"
         self.seen_tones = len(self.hal.sounder.played)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from fractions import Fraction
 
 import pytest
@@ -18,6 +17,7 @@ from firmware_model import (
     AlarmId,
     BolusKind,
     CommandKind,
+    EventCode,
     FlexStep,
     Prescription,
     PrescriptionMode,
@@ -28,7 +28,9 @@ from firmware_model import (
     SetLowReservoirThreshold,
     Therapy,
     check_prescription,
+    rate_pl_per_day_from_dose,
 )
+from firmware_model.config import MAX_RESERVOIR_NL
 from firmware_model.testing import FakeHal
 from pumpsim.scenario import Scenario
 from pumpsim.testing import concentrations, dose_range, prescriptions, pump_configs, scenarios
@@ -72,9 +74,9 @@ class Driver:
         return self.hal.motor.stroke_count()
 
 
-def big_reservoir(cfg: PumpConfig, volume_nl: int) -> PumpConfig:
-    """*cfg* with a reservoir large enough never to alarm (thresholds at zero)."""
-    return dataclasses.replace(cfg, reservoir_capacity_nl=volume_nl, low_reservoir_nl=0, empty_floor_nl=0)
+def big_reservoir(cfg: PumpConfig) -> PumpConfig:
+    """*cfg* with the largest reservoir (100 mL) and its thresholds at zero: no alarm before 100 mL are pumped."""
+    return cfg.replace(reservoir_capacity_nl=MAX_RESERVOIR_NL, low_reservoir_nl=0, empty_floor_nl=0)
 
 
 # ------------------------------------------------------- stroke-timer credit
@@ -112,12 +114,12 @@ def timer_case(draw: st.DrawFn) -> TimerCase:
     conc = draw(concentrations())
     rx = draw(prescriptions(conc, cfg, min_bolus_interval_ms=MS_PER_MIN), label="rx")
     at = sorted(draw(st.lists(st.integers(1, 3 * MS_PER_DAY), min_size=1, max_size=5), label="check times"))
-    return big_reservoir(cfg, 10**12), conc, rx, at
+    return big_reservoir(cfg), conc, rx, at  # <= 3 days at <= 30 mL/day
 
 
 #: 0.048 mL/day (one 0.25 uL stroke per 7.5 min) with a controller that sleeps at most 5 min.
 SLOW_RATE_SHORT_SLEEP: TimerCase = (
-    big_reservoir(PumpConfig(max_sleep_ms=5 * MS_PER_MIN), 10**12),
+    big_reservoir(PumpConfig(max_sleep_ms=5 * MS_PER_MIN)),
     500_000,
     Prescription(PrescriptionMode.CONTINUOUS, dose_ng_per_day=24_000),
     [MS_PER_DAY],
@@ -170,7 +172,7 @@ def test_refill_with_new_drug_does_not_repeat_a_single_bolus(bridge: bool) -> No
     hal.inbox.send(Refill(20 * NL_PER_ML, 20_000_000, bridge=bridge))  # 10 -> 20 mg/mL, same prescription
     drv.wake_now(MS_PER_DAY)
     drv.run_until(11 * MS_PER_DAY)  # a bridge of 0.234 mL at 0.048 mL/day takes ~5 days
-    starts = [r for r in drv.ctl.log.since(seq)[0] if r.code.name == "BOLUS_START" and r.a == BolusKind.SINGLE]
+    starts = [r for r in drv.ctl.log.since(seq)[0] if r.code == EventCode.BOLUS_START and r.a == BolusKind.SINGLE]
     assert not starts, f"single bolus started again at {[r.t_ms for r in starts]} ms"
     assert drv.strokes - k0 <= 10 * 192 + 1, "a day at the minimum rate (0.048 mL/day) is 192 strokes"
 
@@ -203,7 +205,12 @@ def test_refill_correcting_a_bridged_refill_cancels_the_bridge(wrong_conc: int) 
     data=st.data(),
 )
 def test_ten_years_of_continuous_delivery_do_not_drift(sv: int, conc: int, max_sleep: int, data: st.DataObject) -> None:
-    """Over 10 years at a random dose, strokes stay within one of dose/conc*time/stroke volume (rate in pL/day)."""
+    """Over 10 years at a random dose, strokes stay within one of dose/conc*time/stroke volume (rate in pL/day).
+
+    The 100 mL reservoir is refilled with the same drug whenever half of it has
+    been pumped, and at random telemetry sessions; refills with the running
+    drug must not disturb delivery.
+    """
     cfg = PumpConfig(stroke_volume_pl=sv, max_sleep_ms=max_sleep, min_rate_pl_per_day=PL_PER_ML // 1000)
     doses = dose_range(conc, cfg.min_rate_pl_per_day, cfg.max_rate_pl_per_day)
     assert doses is not None
@@ -211,20 +218,25 @@ def test_ten_years_of_continuous_delivery_do_not_drift(sv: int, conc: int, max_s
     rx = Prescription(PrescriptionMode.CONTINUOUS, dose_ng_per_day=dose)
     years = 10
     t_end = years * 365 * MS_PER_DAY
-    cfg = big_reservoir(cfg, 30 * 100 * 3650 * NL_PER_ML)
+    cfg = big_reservoir(cfg)
+    rate = rate_pl_per_day_from_dose(dose, conc)
+    half_ms = cfg.reservoir_capacity_nl * 1000 // 2 * MS_PER_DAY // rate  # time to pump half the reservoir
     hal = FakeHal()
     drv = Driver(PumpController(hal, cfg, rx, conc, cfg.reservoir_capacity_nl), hal)
-    # Telemetry sessions wake the controller early; they must not disturb delivery.
-    sessions = sorted(data.draw(st.lists(st.integers(1, t_end), max_size=10), label="sessions"))
-    marks = sorted({*(y * 365 * MS_PER_DAY for y in range(1, years + 1)), *sessions})
-    for t in marks:
-        if t in sessions:
+    sessions = set(data.draw(st.lists(st.integers(1, t_end), max_size=10), label="sessions"))
+    refills = sessions | set(range(half_ms, t_end, half_ms))
+    checks = sessions | {y * 365 * MS_PER_DAY for y in range(1, years + 1)}
+    for t in sorted(refills | checks):
+        if t in refills:
+            hal.inbox.send(Refill(cfg.reservoir_capacity_nl, conc))
             drv.wake_now(t)
         else:
             drv.run_until(t)
-        exact = Fraction(dose * PL_PER_ML * t, conc * MS_PER_DAY * sv)
-        note(f"t={t} strokes={drv.strokes} exact={float(exact)}")
-        assert abs(drv.strokes - (exact.numerator // exact.denominator)) <= 1, f"at t_ms={t}"
+        if t in checks:
+            exact = Fraction(dose * PL_PER_ML * t, conc * MS_PER_DAY * sv)
+            note(f"t={t} strokes={drv.strokes} exact={float(exact)}")
+            assert abs(drv.strokes - (exact.numerator // exact.denominator)) <= 1, f"at t_ms={t}"
+    assert not drv.ctl.active_alarms
 
 
 # -------------------------------------------------------------------- flex
@@ -235,8 +247,9 @@ def flex_case(draw: st.DrawFn) -> tuple[PumpConfig, int, Prescription]:
     """A pump that never alarms, a drug, and a flex prescription of 1..24 steps."""
     cfg = draw(pump_configs())
     conc = draw(concentrations())
-    rx = draw(prescriptions(conc, cfg, modes=[PrescriptionMode.FLEX]))
-    return big_reservoir(cfg, 10**12), conc, rx
+    # At most 4 days (boot time + 3 days) at 20 mL/day: 80 mL of the 100 mL reservoir.
+    rx = draw(prescriptions(conc, cfg, modes=[PrescriptionMode.FLEX], max_rate_pl_per_day=20 * PL_PER_ML))
+    return big_reservoir(cfg), conc, rx
 
 
 @given(case=flex_case(), boot_at=st.integers(0, MS_PER_DAY - 1), days=st.integers(1, 3))
@@ -284,7 +297,7 @@ def prediction_case(draw: st.DrawFn) -> PredictionCase:
     rx = draw(prescriptions(conc, cfg, min_bolus_interval_ms=MS_PER_MIN), label="rx")
     per_day_nl = _credit_exact(rx, conc, cfg, 0, 2 * MS_PER_DAY) // (2 * MS_PER_DAY * 1000) + 1
     wakes_per_day = MS_PER_DAY // cfg.max_sleep_ms + len(rx.steps)
-    if rx.mode is PrescriptionMode.PERIODIC_BOLUS:
+    if rx.mode == PrescriptionMode.PERIODIC_BOLUS:
         wakes_per_day += 2 * MS_PER_DAY // rx.bolus_interval_ms
     days = max(1, min(20, 20_000 // wakes_per_day))
     head = draw(st.integers(-cfg.stroke_volume_pl // 1000, per_day_nl * days), label="fill above threshold")
@@ -302,7 +315,7 @@ def _check_prediction(drv: Driver, seq0: int, horizon_ms: int) -> None:
         return
     assert predicted > now
     assert AlarmId.LOW_RESERVOIR not in ctl.active_alarms
-    log_pred = [r for r in ctl.log.since(seq0)[0] if r.code.name == "LOW_ALARM_PREDICTION"]
+    log_pred = [r for r in ctl.log.since(seq0)[0] if r.code == EventCode.LOW_ALARM_PREDICTION]
     assert log_pred and log_pred[-1].a == predicted // 1000, "the log records the prediction in seconds"
     drv.low_raised_at = None
     drv.run_until(min(predicted, now + horizon_ms))
@@ -349,7 +362,7 @@ def test_predicted_low_alarm_time_is_exact_after_commands(case: PredictionCase, 
         hal.inbox.send(c)
     empty_before = drv.ctl.status().delivery_stopped
     drv.wake_now(t1)
-    rejected = [r for r in drv.ctl.log.since(seq0)[0] if r.code.name == "COMMAND_REJECTED"]
+    rejected = [r for r in drv.ctl.log.since(seq0)[0] if r.code == EventCode.COMMAND_REJECTED]
     # REQ-RX-008: the only refusal allowed is a priming bolus sent to an empty pump before its refill.
     priming_first = [type(c).__name__ for c in cmds].index("PrimingBolus") if any(
         isinstance(c, PrimingBolus) for c in cmds) else len(cmds)

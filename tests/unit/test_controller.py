@@ -7,6 +7,7 @@ import itertools
 import pytest
 
 from firmware_model import (
+    EVENT_NAMES,
     MS_PER_DAY,
     MS_PER_H,
     AlarmId,
@@ -34,7 +35,7 @@ def _ctl(rx: Prescription = CONT, fill_nl: int = 20_000_000, **cfg: int) -> tupl
 
 
 def _codes(ctl: PumpController, code: EventCode) -> list[tuple[int, int, int]]:
-    return [(r.t_ms, r.a, r.b) for r in ctl.log.records() if r.code is code]
+    return [(r.t_ms, r.a, r.b) for r in ctl.log.records() if r.code == code]
 
 
 def test_motor_program_timing_is_exact() -> None:
@@ -203,7 +204,7 @@ def test_construction_rejects_bad_setup() -> None:
     """An undeliverable prescription or an overfull reservoir is refused at construction."""
     with pytest.raises(ValueError, match="maximum rate"):
         _ctl(Prescription(PrescriptionMode.CONTINUOUS, dose_ng_per_day=10**9))
-    with pytest.raises(ValueError, match="reservoir_nl"):
+    with pytest.raises(ValueError, match=r"reservoir: 21000000 nL: expected 0\.\.20000000 nL"):
         _ctl(fill_nl=21_000_000)
     with pytest.raises(ValueError, match="low_reservoir_nl"):
         PumpConfig(low_reservoir_nl=30_000_000)
@@ -245,7 +246,7 @@ def test_reprogram_during_a_bridge_takes_effect_at_once() -> None:
     hal.inbox.send(Reprogram(Prescription(PrescriptionMode.STOPPED)))
     wake_now(ctl, hal, MS_PER_DAY + 60_000)
     st = ctl.status()
-    assert st.prescription.mode is PrescriptionMode.STOPPED and st.conc_ng_per_ml == 500_000
+    assert st.prescription.mode == PrescriptionMode.STOPPED and st.conc_ng_per_ml == 500_000
     assert st.bridge_strokes_left > 0
     assert hal.motor.program is not None
     assert hal.motor.program.rate_pl_per_day == PumpConfig().min_rate_pl_per_day
@@ -261,5 +262,6 @@ def test_bolus_end_keeps_the_kind_it_started_with() -> None:
                                           bolus_duration_ms=MS_PER_H)))
     wake_now(ctl, hal, 10 * 60_000)
     run_until(ctl, hal, 2 * MS_PER_H, booted=True)
-    kinds = [(r.code.name, r.a) for r in ctl.log.records() if r.code.name in ("BOLUS_START", "BOLUS_END")]
-    assert kinds == [("BOLUS_START", 1), ("BOLUS_END", 1), ("BOLUS_START", 2), ("BOLUS_END", 2)]
+    edges = (EventCode.BOLUS_START, EventCode.BOLUS_END)
+    kinds = [(EVENT_NAMES[r.code], r.a) for r in ctl.log.records() if r.code in edges]
+    assert kinds == [("bolus_start", 1), ("bolus_end", 1), ("bolus_start", 2), ("bolus_end", 2)]
