@@ -1,6 +1,9 @@
-"""Scenarios: the records, the strict TOML loader, the unit parser, built-ins."""
+"""Scenarios: the records, the schema, the strict TOML loader, the quantity parser, built-ins."""
 
 from __future__ import annotations
+
+# ``units`` is the module's old name, kept until pumpsim/sweep imports ``quantities`` (lead: drop at merge).
+from . import quantities as quantities, quantities as units
 
 from .builtin import builtin_names as builtin_names, builtin_text as builtin_text
 from .loader import (

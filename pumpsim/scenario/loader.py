@@ -27,7 +27,7 @@ from firmware_model import (
     check_prescription,
 )
 
-from . import units
+from . import quantities as units
 from .model import CatheterSpec, DrugSpec, PumpSpec, Scenario, Visit
 
 T = TypeVar("T")
