@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 # ``units`` is the module's old name, kept until pumpsim/sweep imports ``quantities`` (lead: drop at merge).
-from . import quantities as quantities, quantities as units
-
+from . import quantities as quantities, quantities as units  # noqa: F401
 from .builtin import builtin_names as builtin_names, builtin_text as builtin_text
 from .loader import (
     ScenarioError as ScenarioError,

@@ -119,7 +119,7 @@ def test_visit_errors_name_the_visit() -> None:
     e = _err(BASE + '[[visit]]\nat = "1 d"\nrefill = "1 mL"\n[[visit]]\nat = "2 d"\nrefill = "30 mL"\n')
     assert str(e).startswith('[visit 2] refill = "30 mL": expected')
     e = _err(BASE + '[[visit]]\nat = "20 d"\n')
-    assert "[visit 1] at" in str(e) and "within the scenario's duration" in str(e)
+    assert "[visit 1] at" in str(e) and "to the scenario's duration (10 d)" in str(e)
     e = _err(BASE + '[[visit]]\nat = "2 d"\nconcentration = "1 mg/mL"\n')
     assert "[visit 1] concentration" in str(e) and "refill" in str(e)
     e = _err(BASE + '[[visit]]\nat = "2 d"\nbridge_bolus = "yes"\n')
