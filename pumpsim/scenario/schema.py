@@ -72,7 +72,8 @@ LENGTH_CM = quantity("length", q.length_cm, lambda cm: show_decimal(cm, "cm"))
 NL_PER_CM = quantity("volume per length", q.volume_nl_per_cm, lambda v: show_decimal(v / NL_PER_ML, "mL/cm"))
 FRACTION = quantity("percent", q.percent, lambda f: show_decimal(f * 100, "%"))
 TIME_OF_DAY_MS = Kind("time of day", "a time of day", q.TIME_OF_DAY, q.time_of_day_ms,
-                      lambda ms: f"{ms // MS_PER_H:02d}:{ms // MS_PER_MIN % 60:02d}")
+                      lambda ms: f"{ms // MS_PER_H:02d}:{ms // MS_PER_MIN % 60:02d}",
+                      allowed='`"00:00"` to `"23:59"`')
 
 #: Longest run a scenario may ask for: 30 years.
 MAX_DURATION = "10950 d"
@@ -189,9 +190,9 @@ MODES = ("continuous", "flex", "periodic_bolus", "single_bolus", "stopped")
 
 _DOSE = Key("dose", DOSE_NG_PER_DAY,
             Required(missing=f"the dose rate: {q.DOSE_RATE}, or rate = {q.VOLUME_RATE}", unless=("rate",)),
-            "Dose rate (the basal rate of `periodic_bolus`).", above("0 mcg/day"), vary=True,
-            rule="`dose` or `rate`")
-_RATE = Key("rate", FLOW_PL_PER_DAY, Unset("(give `dose` or `rate`)"),
+            "Dose rate (in `periodic_bolus` the basal rate; in a flex step the step's rate).", above("0 mcg/day"),
+            vary=True)
+_RATE = Key("rate", FLOW_PL_PER_DAY, Unset("instead of `dose`"),
             "Alternative to `dose`: converted to a dose at the concentration in effect (see "
             "[rate vs dose](#rate-versus-dose)). Give `dose` or `rate`, not both.", above("0 mL/day"), vary=True)
 _DOSE_OR_RATE = Exclusive(("rate",), ("dose",), "either dose or rate, not both")
@@ -265,10 +266,10 @@ VISIT = Table(
             "injection is added to the residual and mixes with it."),
         Key("dose", DOSE_NG_PER_DAY, Unset("no change"),
             "Shorthand for a new `continuous` prescription at this dose rate (whatever the previous mode).",
-            above("0 mcg/day"), vary=True, rule="not with `rate` or `[visit.prescription]`"),
+            above("0 mcg/day"), vary=True),
         Key("rate", FLOW_PL_PER_DAY, Unset("no change"),
             "As `dose`, written as a flow rate at the concentration in effect after the visit's refill.",
-            above("0 mL/day"), vary=True, rule="not with `dose` or `[visit.prescription]`"),
+            above("0 mL/day"), vary=True),
         VISIT_PRESCRIPTION,
         Key("bridge_bolus", BOOLEAN, Fixed(False),
             "Keep the old program until the dead volume holding the old drug has been delivered (see "

@@ -45,6 +45,8 @@ class Kind:
     shower: Callable[[Any], str] = str
     #: The quantity family (sweeps vary only quantities), or None.
     family: Family | None = None
+    #: What the docs' "Allowed" column says for a key of this kind without a range.
+    allowed: str = ""
 
     def parse(self, raw: object) -> Any:
         """The internal value of *raw* as written in TOML; QuantityError if it is not one."""
@@ -90,7 +92,7 @@ def text(max_chars: int | None = None) -> Kind:
             raise QuantityError(raw, limit)
         return raw
 
-    return Kind("string", "a string", "a string", parse, lambda v: f'"{v}"')
+    return Kind("string", "a string", "a string", parse, lambda v: f'"{v}"', allowed=limit if max_chars else "")
 
 
 def choice(options: tuple[str, ...]) -> Kind:
@@ -104,7 +106,8 @@ def choice(options: tuple[str, ...]) -> Kind:
             raise QuantityError(raw, expected)
         return raw
 
-    return Kind("string", "a string", expected, parse, lambda v: f'"{v}"')
+    return Kind("string", "a string", expected, parse, lambda v: f'"{v}"',
+                allowed=", ".join(f'`"{o}"`' for o in options))
 
 
 def show_duration(ms: int) -> str:
