@@ -22,7 +22,7 @@ from .scenario import Scenario, ScenarioError, builtin_names, builtin_text, load
 from .scenario.builtin import DEFAULT, builtin_summary
 from .scenario.sizing import OUTPUT_LIMIT_BYTES, estimate_output, format_bytes
 from .scenario.spec import show_duration
-from .units import MS_PER_DAY
+from .units import MS_PER_DAY, NG_PER_MCG
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -318,7 +318,7 @@ def _scenarios(args: argparse.Namespace) -> int:
 def _validate(args: argparse.Namespace) -> int:
     sc = _load(args.file)
     print(f"{args.file}: OK  scenario {sc.name!r}, {sc.duration_ms / MS_PER_DAY:g} days, "
-          f"{sc.drug.name} {sc.drug.conc_ng_per_ml / 1000:g} mcg/mL, {sc.prescription.mode.name.lower()}, "
+          f"{sc.drug.name} {sc.drug.conc_ng_per_ml / NG_PER_MCG:g} mcg/mL, {sc.prescription.mode.name.lower()}, "
           f"{len(sc.visits)} visits")
     est = estimate_output(sc)
     print(f"a run writes {est.describe()}"

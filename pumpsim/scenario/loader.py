@@ -20,7 +20,7 @@ from typing import Any
 
 from firmware_model import FlexStep, Prescription, PrescriptionMode, PumpConfig, check_prescription
 
-from ..units import NL_PER_ML, PL_PER_ML
+from ..units import NG_PER_MCG, NL_PER_ML, PL_PER_ML
 from . import quantities
 from .errors import ScenarioError, Shown
 from .model import CatheterSpec, DrugSpec, PumpSpec, Scenario, Visit
@@ -278,7 +278,7 @@ def _visits(top: Section, duration: int, conc0: int, rx0: Prescription, cfg: Pum
             rej = check_prescription(rx, conc, cfg)
             if rej is not None:
                 raise ScenarioError(
-                    f"[{v.origin}] concentration", f"{conc / 1000:g} mcg/mL",
+                    f"[{v.origin}] concentration", f"{conc / NG_PER_MCG:g} mcg/mL",
                     f"a concentration at which the current prescription stays deliverable ({rej.message}); "
                     "or reprogram the dose in the same visit",
                 )

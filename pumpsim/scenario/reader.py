@@ -188,11 +188,9 @@ def range_phrase(rg: Range, lo: str | None, hi: str | None) -> str:
     if rg.text is not None:
         return rg.text
     if lo is not None and hi is not None:
-        start = f"above {lo} and" if rg.lo_open else f"from {lo}"
-        end = f"below {hi}" if rg.hi_open else (f"at most {hi}" if rg.lo_open else f"to {hi}")
-        if not rg.lo_open and rg.hi_open:
-            end = f"to below {hi}"
-        return f"{start} {end}"
+        if rg.lo_open:
+            return f"above {lo} and {'below' if rg.hi_open else 'at most'} {hi}"
+        return f"from {lo} to {'below ' if rg.hi_open else ''}{hi}"
     if lo is not None:
         return f"> {lo}" if rg.lo_open else f">= {lo}"
     if hi is not None:

@@ -11,12 +11,22 @@ section of ``shared/reference/domain.md``). From :data:`SCENARIO` derive:
 * the key tables of docs/scenario-format.md
   (``python -m pumpsim.scenario.docgen --write docs/scenario-format.md``).
 
-Adding a key is one :class:`Key` in its table's ``members`` (plus, if the
-engine needs it, a record field named by ``attr``). Adding a table is one
-:class:`Table` among its parent's members. A discriminated array such as
-``[[fault]]`` is one ``Table(array=True, variants=Variants("kind", {...}))``
-whose cases list each kind's keys; a device profile is one
-:class:`~pumpsim.scenario.spec.Profile` in ``Schema.profiles``.
+Adding a key is one :class:`Key` in its table's ``members`` (plus the record
+field it fills, named by ``attr``, or a line in the loader that reads it), then
+``python -m pumpsim.scenario.docgen --write``. Adding a table is one
+:class:`Table` among its parent's members (and a ``<!-- BEGIN GENERATED
+keys:PATH -->`` block in the docs). A discriminated array is one table::
+
+    FAULT = Table("fault", "Faults.", array=True, members=(KIND,),
+                  variants=Variants("kind", {"stall": (AT, RECOVERY), "leak": (AT, LEAK_RATE)}))
+
+where ``KIND = Key("kind", choice(("stall", "leak")), REQUIRED, ...)``; a key
+written in a fault of another kind is an error naming the entry, the key and
+the kinds it belongs to. A device profile is one :class:`~pumpsim.scenario.spec.Profile`
+(dotted key path -> default) in ``Schema(profiles=..., profile_key="pump.profile")``
+with a ``profile`` key of kind ``choice(profile names)`` in ``[pump]``; any key
+written in the file still wins. tests/unit/test_schema.py proves both on an
+example schema.
 """
 
 from __future__ import annotations

@@ -59,7 +59,7 @@ class OutputEstimate:
 
 
 def format_bytes(n: int) -> str:
-    """A byte count in kB / MB / GB (powers of 1000), two significant digits or more."""
+    """A byte count in kB / MB / GB (powers of 1000), three significant digits."""
     for unit, size in (("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
         if n >= size:
             return f"{n / size:.3g} {unit}"

@@ -241,9 +241,6 @@ class Source:
         return " ".join(p for p in (f"[{self.tag}]", self.section, self.note) if p)
 
 
-C = "C"
-U = "U"
-
 # ------------------------------------------------------------------ keys and tables
 
 
