@@ -16,12 +16,15 @@ import time
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from firmware_model import MODE_NAMES
 
-from .scenario import ScenarioError, builtin_names, builtin_text, load_scenario, with_duration
+from .scenario import Scenario, ScenarioError, builtin_names, builtin_text, load_scenario, with_duration
 from .scenario.builtin import DEFAULT, builtin_summary
+from .scenario.sizing import OUTPUT_LIMIT_BYTES, estimate_output, format_bytes
+from .scenario.spec import show_duration
+from .units import MS_PER_DAY, NG_PER_MCG
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -31,8 +34,24 @@ class UserError(Exception):
     """A problem with what the user asked for; printed without a traceback."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with usage errors as one line on stderr and exit status 2 (the README's rule).
+
+    argparse would print the whole usage block, then its message; the
+    subcommand parsers are of this class too (``add_subparsers`` makes them so).
+    """
+
+    def error(self, message: str) -> NoReturn:
+        sub = self.prog.removeprefix("pumpsim").strip()
+        raise UserError(f"{sub + ': ' if sub else ''}{message} (see '{self.prog} --help')")
+
+
+USAGE_HINT = ("no command given; usage: pumpsim {run,sweep,scenarios,validate} ... "
+              "(for example: pumpsim run analytic; see 'pumpsim --help')")
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="pumpsim",
         description="Simulate an implantable intrathecal drug pump and its firmware.",
     )
@@ -45,6 +64,8 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--out", type=Path, metavar="DIR", help="output directory (default: a new folder under runs/)")
     r.add_argument("--exact", action="store_true", help="one SimPy event per stroke (slow; for cross-checks)")
     r.add_argument("--quiet", action="store_true", help="print only the output directory")
+    r.add_argument("--force", action="store_true",
+                   help=f"write the outputs even if they are estimated above {format_bytes(OUTPUT_LIMIT_BYTES)}")
     _sweep_parser(sub)
     s = sub.add_parser("scenarios", help="list built-in scenarios, or show one as TOML")
     s.add_argument("action", nargs="?", choices=["list", "show"], default="list")
@@ -56,9 +77,12 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit status."""
-    parser = _parser()
-    args = parser.parse_args(argv)
     try:
+        args, extra = _parser().parse_known_args(argv)
+        if extra:
+            cmd = f" {args.command}" if args.command else ""
+            raise UserError(f"{cmd.strip() + ': ' if cmd else ''}unrecognized arguments: {' '.join(extra)} "
+                            f"(see 'pumpsim{cmd} --help')")
         if args.command == "run":
             return _run(args)
         if args.command == "sweep":
@@ -67,9 +91,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _scenarios(args)
         if args.command == "validate":
             return _validate(args)
-        parser.print_help()
+        raise UserError(USAGE_HINT)
+    except ScenarioError as e:
+        print(f"pumpsim: error: {e.origin + ': ' if e.origin else ''}{e}", file=sys.stderr)
         return EXIT_USAGE
-    except (UserError, ScenarioError) as e:
+    except UserError as e:
         print(f"pumpsim: error: {e}", file=sys.stderr)
         return EXIT_USAGE
     except FileNotFoundError as e:
@@ -80,15 +106,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
 
 
-def _load(name: str) -> Any:
-    try:
-        return load_scenario(name)
-    except IsADirectoryError:
-        raise UserError(f"{name} is a directory, expected a scenario file (.toml)") from None
-    except UnicodeDecodeError:
-        raise UserError(f"{name} is not a text (UTF-8) TOML file") from None
-    except PermissionError:
-        raise UserError(f"{name}: permission denied") from None
+def _load(name: str) -> Scenario:
+    """The scenario named on the command line (run, sweep, validate): a file or a built-in.
+
+    Files are read by :func:`~pumpsim.scenario.loader.read_scenario_text`: only
+    regular files of at most 1 MB; anything else is a ScenarioError.
+    """
+    return load_scenario(name)
+
+
+def _size_check(sc: Scenario, force: bool) -> None:
+    """Refuse a run whose outputs are estimated above OUTPUT_LIMIT_BYTES, unless *force*."""
+    est = estimate_output(sc)
+    if est.bytes > OUTPUT_LIMIT_BYTES and not force:
+        raise UserError(
+            f"the outputs would be {est.describe()}, above the {format_bytes(OUTPUT_LIMIT_BYTES)} limit; "
+            f"raise trace_interval (now {show_duration(sc.trace_interval_ms)}) or run fewer --days, "
+            "or add --force to write them anyway")
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -103,6 +137,7 @@ def _run(args: argparse.Namespace) -> int:
         sc = with_duration(sc, round(args.days * 86_400_000))
     if args.seed is not None and args.seed < 0:
         raise UserError(f"--seed {args.seed}: expected an integer >= 0")
+    _size_check(sc, args.force)
     out = args.out
     if out is None:
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -286,9 +321,13 @@ def _scenarios(args: argparse.Namespace) -> int:
 
 def _validate(args: argparse.Namespace) -> int:
     sc = _load(args.file)
-    print(f"{args.file}: OK  scenario {sc.name!r}, {sc.duration_ms / 86_400_000:g} days, "
-          f"{sc.drug.name} {sc.drug.conc_ng_per_ml / 1000:g} mcg/mL, {MODE_NAMES[sc.prescription.mode]}, "
+    print(f"{args.file}: OK  scenario {sc.name!r}, {sc.duration_ms / MS_PER_DAY:g} days, "
+          f"{sc.drug.name} {sc.drug.conc_ng_per_ml / NG_PER_MCG:g} mcg/mL, {MODE_NAMES[sc.prescription.mode]}, "
           f"{len(sc.visits)} visits")
+    est = estimate_output(sc)
+    print(f"a run writes {est.describe()}"
+          + ("" if est.bytes <= OUTPUT_LIMIT_BYTES else
+             f"; above the {format_bytes(OUTPUT_LIMIT_BYTES)} limit, so 'pumpsim run' needs --force"))
     return 0
 
 

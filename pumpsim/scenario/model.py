@@ -1,14 +1,18 @@
 """Scenario records: what a simulation run is asked to do.
 
 All records are frozen dataclasses in integer units; they are built by
-:func:`pumpsim.scenario.load_scenario` from TOML, or directly in Python.
+:func:`pumpsim.scenario.load_scenario` from TOML, or directly in Python. Their
+defaults are the scenario schema's (:mod:`pumpsim.scenario.schema`; a test
+checks they agree).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from firmware_model import MS_PER_H, NL_PER_ML, PL_PER_ML, Prescription, PumpConfig
+from firmware_model import Prescription, PumpConfig
+
+from ..units import MS_PER_H, MS_PER_MIN, NL_PER_ML, PL_PER_ML
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +36,7 @@ class PumpSpec:
     #: Volume aspiration leaves in the reservoir at a refill, nL ([U]).
     unaspirated_nl: int = 0
     non_critical_tone_interval_ms: int = MS_PER_H
-    critical_tone_interval_ms: int = 10 * 60_000
+    critical_tone_interval_ms: int = 10 * MS_PER_MIN
 
 
 @dataclass(frozen=True, slots=True)

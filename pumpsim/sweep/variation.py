@@ -16,32 +16,23 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import numpy as np
 
-from ..scenario import units
+from ..scenario import quantities
 from ..scenario.model import Scenario
+from ..scenario.quantities import Family
+from ..scenario.schema import array_tables, unit_families, variable_keys
 from .errors import SweepError
 
 #: Jitter every visit's time independently (a key without an index).
 VISIT_AT = "visit.at"
 EXAMPLE = "pump.calibration_error=normal(0 %, 3 %)"
-_NUM = units.NUMBER  # the scenario loader's number syntax (ASCII digits)
-
-
-@dataclass(frozen=True)
-class UnitFamily:
-    """A kind of quantity: its name, the loader's wording for it, and the scale of each unit."""
-
-    name: str
-    #: How the scenario loader names the expected kind ("a volume (mL, uL or nL)").
-    expected: str
-    #: Base units (nL, ng, ms, ...) per one *unit* (lower case, no spaces), or None if not of this family.
-    scale: Callable[[str], Decimal | None]
+_NUM = quantities.NUMBER  # the scenario loader's number syntax (ASCII digits)
 
 
 @dataclass(frozen=True)
@@ -54,68 +45,14 @@ class VariableTable:
     array: bool = False
 
 
-# ---------------------------------------------------------------------------------------------------------------
-# Replaced at merge by pumpsim.scenario.schema
-# (the variable keys and their unit families are derived from the declarative scenario schema; until then they
-# are written out here, and read only through variable_tables() and unit_family() below)
+def _tables() -> dict[str, VariableTable]:
+    arrays = array_tables()
+    return {path: VariableTable(keys, path in arrays) for path, keys in variable_keys().items()}
 
 
-def _scale_table(table: dict[str, Decimal]) -> Callable[[str], Decimal | None]:
-    return lambda u: table.get(u)
-
-
-def _scale_ratio(num: dict[str, Decimal], den: dict[str, Decimal]) -> Callable[[str], Decimal | None]:
-    def scale(u: str) -> Decimal | None:
-        if u.count("/") != 1:
-            return None
-        a, b = u.split("/")
-        if a not in num or b not in den:
-            return None
-        return num[a] / den[b]
-    return scale
-
-
-_FAMILIES = {
-    f.name: f
-    for f in (
-        UnitFamily("volume", units.VOLUME, _scale_table(units.VOLUME_NL)),
-        UnitFamily("mass", units.MASS, _scale_table(units.MASS_NG)),
-        UnitFamily("duration", units.DURATION, _scale_table(units.TIME_MS)),
-        UnitFamily("length", units.LENGTH, _scale_table(units.LENGTH_CM)),
-        UnitFamily("percent", units.PERCENT, _scale_table({"%": Decimal(1)})),
-        UnitFamily("concentration", units.CONCENTRATION, _scale_ratio(units.MASS_NG, units.VOLUME_NL)),
-        UnitFamily("dose rate", units.DOSE_RATE, _scale_ratio(units.MASS_NG, units.PER_DAY)),
-        UnitFamily("flow rate", units.VOLUME_RATE, _scale_ratio(units.VOLUME_NL, units.PER_DAY)),
-        UnitFamily("volume per length", units.VOLUME_PER_LENGTH, _scale_ratio(units.VOLUME_NL, units.LENGTH_CM)),
-    )
-}
-
-_RX = {"dose": "dose rate", "rate": "flow rate", "bolus": "mass", "bolus_duration": "duration",
-       "bolus_interval": "duration"}
-_STEP = {"dose": "dose rate", "rate": "flow rate"}
-#: Numeric keys a sweep may vary: table path -> key -> unit family.
-_VARIABLE_KEYS: dict[str, dict[str, str]] = {
-    "": {"duration": "duration"},
-    "pump": {
-        "reservoir": "volume", "fill": "volume", "low_reservoir_alarm": "volume", "empty_floor": "volume",
-        "stroke_volume": "volume", "calibration_error": "percent", "stroke_cv": "percent",
-        "min_rate": "flow rate", "max_rate": "flow rate", "internal_volume": "volume",
-        "unaspirated_volume": "volume", "non_critical_tone_interval": "duration",
-        "critical_tone_interval": "duration",
-    },
-    "catheter": {"volume": "volume", "length": "length", "volume_per_cm": "volume per length"},
-    "drug": {"concentration": "concentration"},
-    "prescription": _RX,
-    "prescription.step": _STEP,
-    "refill_plan": {"every": "duration", "first": "duration", "until": "duration", "refill": "volume"},
-    "visit": {"at": "duration", "refill": "volume", "concentration": "concentration", "dose": "dose rate",
-              "rate": "flow rate", "low_reservoir_alarm": "volume"},
-    "visit.prescription": _RX,
-    "visit.prescription.step": _STEP,
-}
-#: Tables that are TOML arrays of tables.
-_ARRAYS = {"visit", "prescription.step", "visit.prescription.step"}
-_TABLES = {name: VariableTable(keys, name in _ARRAYS) for name, keys in _VARIABLE_KEYS.items()}
+# Derived once from the declarative scenario schema: the keys marked ``vary`` there, with their unit family.
+_TABLES = _tables()
+_FAMILIES = unit_families()
 
 
 def variable_tables() -> Mapping[str, VariableTable]:
@@ -123,13 +60,10 @@ def variable_tables() -> Mapping[str, VariableTable]:
     return _TABLES
 
 
-def unit_family(name: str) -> UnitFamily:
+def unit_family(name: str) -> Family:
     """The unit family called *name* (KeyError if there is none)."""
     return _FAMILIES[name]
 
-
-# End of the block replaced at merge by pumpsim.scenario.schema
-# ---------------------------------------------------------------------------------------------------------------
 
 #: Distribution name -> its argument names.
 DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
@@ -206,7 +140,7 @@ class VarySpec:
         return [(float(v), self.as_text(float(v))) for v in x]
 
 
-def _quantity(text: str, family: UnitFamily) -> tuple[Decimal, str, Decimal] | None:
+def _quantity(text: str, family: Family) -> tuple[Decimal, str, Decimal] | None:
     """(number, unit as written, unit scale) if *text* is a quantity of *family*."""
     m = _NUM.match(text)
     if not m:
@@ -215,7 +149,7 @@ def _quantity(text: str, family: UnitFamily) -> tuple[Decimal, str, Decimal] | N
         value = Decimal(m.group(1))
     except InvalidOperation:  # pragma: no cover - the regex admits only valid decimals
         return None
-    if value and abs(value.adjusted()) > units.MAX_EXPONENT:
+    if value and abs(value.adjusted()) > quantities.MAX_EXPONENT:
         return None  # reported as "not a quantity", like the scenario loader does
     unit = m.group(2).strip()
     scale = family.scale(unit.replace(" ", "").lower())

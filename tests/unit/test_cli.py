@@ -180,3 +180,134 @@ def test_interrupted_summary_counts_exactly_the_events_written() -> None:
             pumpsim.simulate(sc, sink=sink)
         assert sink.summary is not None and sink.summary["complete"] is False
         assert sink.summary["events"] == len(sink.events) == n
+
+
+# ------------------------------------------------------------------ what a new user hit (issue 8)
+
+LONG = """name = "long"
+duration = "10950 d"
+trace_interval = "1 min"
+[drug]
+concentration = "500 mcg/mL"
+[prescription]
+dose = "250 mcg/day"
+"""
+
+
+def _one_error_line(err: str) -> str:
+    lines = err.splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("pumpsim: error: ") and "Traceback" not in err and "[-h]" not in err
+    return lines[0]
+
+
+def test_no_command_is_one_line_and_exit_2() -> None:
+    """`pumpsim` alone prints a one-line usage hint on stderr and exits 2 (was: the whole help, on stdout)."""
+    p = _run()
+    assert p.returncode == 2 and p.stdout == ""
+    assert "no command given" in _one_error_line(p.stderr) and "pumpsim run" in p.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["frob"], "invalid choice: 'frob'"),
+        (["run", "--seed", "x"], "run: argument --seed: invalid int value: 'x'"),
+        (["run", "--days", "many"], "run: argument --days: invalid float value: 'many'"),
+        (["run", "--bogus"], "run: unrecognized arguments: --bogus"),
+        (["sweep", "--runs", "abc"], "sweep: argument --runs: invalid int value: 'abc'"),
+        (["scenarios", "frob"], "scenarios: argument action: invalid choice"),
+        (["validate"], "validate: the following arguments are required: file"),
+        (["--bogus"], "unrecognized arguments: --bogus"),
+    ],
+)
+def test_usage_errors_are_one_line_and_exit_2(args: list[str], fragment: str,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """argparse errors follow the house rule: one line naming the option and value, exit 2, no usage block."""
+    assert main(args) == 2
+    out = capsys.readouterr()
+    assert fragment in _one_error_line(out.err) and out.out == ""
+
+
+def test_help_still_prints_help_and_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+    """--help is not an error: the full help on stdout, exit status 0."""
+    with pytest.raises(SystemExit) as e:
+        main(["run", "--help"])
+    assert e.value.code == 0
+    assert "--force" in capsys.readouterr().out
+
+
+def _special_files(tmp_path: Path) -> list[tuple[str, str]]:
+    big = tmp_path / "big.toml"
+    big.write_bytes(b"#" * 1_000_001)
+    binary = tmp_path / "binary.toml"
+    binary.write_bytes(b'name = "\xff"\n')
+    cases = [(str(big), "at most 1,000,000 bytes"), (str(binary), "UTF-8"), (str(tmp_path), "not a directory")]
+    if os.name == "posix":
+        fifo = tmp_path / "fifo.toml"
+        os.mkfifo(fifo)
+        cases += [("/dev/zero", "not a character device"), (str(fifo), "not a named pipe")]
+    return cases
+
+
+@pytest.mark.parametrize("command", [["validate"], ["run"], ["sweep", "--runs", "1", "--out", "OUT"]])
+def test_only_regular_files_up_to_1_mb_are_read(tmp_path: Path, command: list[str],
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """/dev/zero, a FIFO, a directory, a 1 MB + 1 byte file or binary data: one line naming the path, exit 2.
+
+    Reading /dev/zero used to grow memory without bound; a FIFO would block.
+    """
+    for path, fragment in _special_files(tmp_path):
+        args = [a.replace("OUT", str(tmp_path / "sweep")) for a in command]
+        assert main([args[0], path, *args[1:]]) == 2, path
+        line = _one_error_line(capsys.readouterr().err)
+        assert f'scenario = "{path}"' in line and fragment in line
+    assert not (tmp_path / "sweep").exists()
+
+
+def test_a_scenario_of_exactly_1_mb_is_read(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The limit is inclusive: a valid scenario padded with a comment to exactly 1,000,000 bytes loads."""
+    text = pumpsim_text()
+    f = tmp_path / "padded.toml"
+    f.write_text(text + "#" * (1_000_000 - len(text.encode()) - 1) + "\n")
+    assert f.stat().st_size == 1_000_000
+    assert main(["validate", str(f)]) == 0
+
+
+def test_validate_states_the_output_size_and_run_refuses_above_the_limit(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """30 years at a 1-minute trace is valid but about 1.1 GB: validate says so, run refuses and writes nothing."""
+    f = tmp_path / "long.toml"
+    f.write_text(LONG)
+    assert main(["validate", str(f)]) == 0
+    out = capsys.readouterr().out
+    assert "OK" in out and "GB" in out and "needs --force" in out
+    assert main(["run", str(f), "--out", str(tmp_path / "o")]) == 2
+    line = _one_error_line(capsys.readouterr().err)
+    assert "above the 200 MB limit" in line and "--force" in line and "trace_interval (now 1 min)" in line
+    assert not (tmp_path / "o").exists()
+    assert main(["validate", "analytic"]) == 0
+    assert "a run writes about" in capsys.readouterr().out
+
+
+def test_force_lets_a_run_above_the_limit_go_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """With the limit lowered to 1 kB, a one-day run is refused, and runs with --force."""
+    import pumpsim.cli
+
+    monkeypatch.setattr(pumpsim.cli, "OUTPUT_LIMIT_BYTES", 1000)
+    assert main(["run", "analytic", "--days", "1", "--out", str(tmp_path / "a"), "--quiet"]) == 2
+    assert "1 kB limit" in _one_error_line(capsys.readouterr().err) and not (tmp_path / "a").exists()
+    assert main(["run", "analytic", "--days", "1", "--out", str(tmp_path / "b"), "--quiet", "--force"]) == 0
+    assert (tmp_path / "b" / "trace.csv").exists()
+
+
+def test_scenario_errors_name_the_file_and_the_misspelt_key(tmp_path: Path) -> None:
+    """A misspelt key (durration) is named, with the nearest known key, not reported as a missing duration."""
+    f = tmp_path / "typo.toml"
+    f.write_text(LONG.replace("duration =", "durration ="))
+    p = _run("validate", str(f))
+    assert p.returncode == 2
+    line = _one_error_line(p.stderr)
+    assert line.startswith(f'pumpsim: error: {f}: durration = "10950 d": expected no such key here '
+                           "(did you mean duration?)"), line

@@ -119,7 +119,7 @@ def test_visit_errors_name_the_visit() -> None:
     e = _err(BASE + '[[visit]]\nat = "1 d"\nrefill = "1 mL"\n[[visit]]\nat = "2 d"\nrefill = "30 mL"\n')
     assert str(e).startswith('[visit 2] refill = "30 mL": expected')
     e = _err(BASE + '[[visit]]\nat = "20 d"\n')
-    assert "[visit 1] at" in str(e) and "within the scenario's duration" in str(e)
+    assert "[visit 1] at" in str(e) and "to the scenario's duration (10 d)" in str(e)
     e = _err(BASE + '[[visit]]\nat = "2 d"\nconcentration = "1 mg/mL"\n')
     assert "[visit 1] concentration" in str(e) and "refill" in str(e)
     e = _err(BASE + '[[visit]]\nat = "2 d"\nbridge_bolus = "yes"\n')
@@ -221,3 +221,110 @@ def test_a_file_whose_name_contains_equals_is_a_file(tmp_path: object) -> None:
     p = Path(str(tmp_path)) / "x=1.toml"
     p.write_text(BASE)
     assert load_scenario(str(p)).name == "t"
+
+
+# ------------------------------------------------------------------ unknown keys first, with a suggestion
+
+FULL = BASE.replace('mode = "continuous"\ndose = "250 mcg/day"', 'mode = "flex"\n') + """
+[[prescription.step]]
+start = "00:00"
+dose = "250 mcg/day"
+[[visit]]
+at = "2 d"
+refill = "10 mL"
+[visit.prescription]
+mode = "flex"
+[[visit.prescription.step]]
+start = "00:00"
+dose = "300 mcg/day"
+[refill_plan]
+every = "3 d"
+refill = "2 mL"
+"""
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key", "suggestion"),
+    [
+        ('duration = "10 d"', 'durration = "10 d"', "durration", "duration"),
+        ('fill = "20 mL"', 'fil = "20 mL"', "[pump] fil", "fill"),
+        ('volume = "0.234 mL"', 'volum = "0.234 mL"', "[catheter] volum", "volume"),
+        ('concentration = "500 mcg/mL"', 'concentation = "500 mcg/mL"', "[drug] concentation", "concentration"),
+        ('mode = "flex"\n\n', 'mdoe = "flex"\n\n', "[prescription] mdoe", "mode"),
+        ('start = "00:00"\ndose = "250', 'strat = "00:00"\ndose = "250', "[prescription.step 1] strat", "start"),
+        ('refill = "10 mL"', 'reffil = "10 mL"', "[visit 1] reffil", "refill"),
+        ('[visit.prescription]\nmode', '[visit.prescription]\nmoed', "[visit 1.prescription] moed", "mode"),
+        ('dose = "300 mcg/day"', 'does = "300 mcg/day"', "[visit 1.prescription.step 1] does", "dose"),
+        ('every = "3 d"', 'evry = "3 d"', "[refill_plan] evry", "every"),
+        ("[refill_plan]", "[refil_plan]", "refil_plan", "[refill_plan]"),
+    ],
+)
+def test_a_misspelt_key_is_named_first_with_the_nearest_known_key(old: str, new: str, key: str,
+                                                                  suggestion: str) -> None:
+    """In every table, nested and array ones too, the unknown key is reported (not the required one it hides)."""
+    assert load_scenario(FULL).prescription.mode is PrescriptionMode.FLEX
+    assert old in FULL
+    msg = str(_err(FULL.replace(old, new, 1)))
+    assert msg.startswith(key + " = "), msg
+    assert "expected no such key " in msg and f" (did you mean {suggestion}?); known keys: " in msg, msg
+
+
+def test_an_unknown_key_is_reported_before_any_other_error() -> None:
+    """A bad value in [pump] and a misspelt key in a later [[visit]]: the misspelt key comes first."""
+    text = BASE.replace('fill = "20 mL"', 'fill = "25 mL"') + '[[visit]]\nat = "1 d"\nrefil = "1 mL"\n'
+    assert str(_err(text)).startswith('[visit 1] refil = "1 mL": expected no such key here (did you mean refill?)')
+    e = _err(BASE + 'colour = "red"\n')  # nothing close: no suggestion
+    assert "did you mean" not in str(e) and str(e).startswith('[prescription] colour = "red": expected no such key')
+
+
+def test_a_key_of_another_mode_names_the_modes_it_belongs_to() -> None:
+    """bolus in a continuous prescription: 'bolus belongs to mode = "periodic_bolus", "single_bolus"'."""
+    e = _err(BASE.replace('dose = "250 mcg/day"', 'dose = "250 mcg/day"\nbolus = "1 mg"'))
+    assert str(e).startswith('[prescription] bolus = "1 mg": expected no such key for mode = "continuous" '
+                             '(bolus belongs to mode = "periodic_bolus", "single_bolus"); known keys: mode, '
+                             "priming_bolus, dose, rate"), str(e)
+
+
+def test_defaults_that_follow_other_keys_are_checked_and_shown_as_defaults() -> None:
+    """first defaults to every: every = 30 d in a 10-day run puts the default first out of range."""
+    e = _err(BASE + '[refill_plan]\nevery = "30 d"\nrefill = "2 mL"\n')
+    assert str(e).startswith("[refill_plan] first = (default 30 d): expected a duration from 0 ms to the "
+                             "scenario's duration (10 d)"), str(e)
+    e = _err(BASE.replace('fill = "20 mL"', 'fill = "20 mL"\nmax_rate = "0.01 mL/day"'))
+    assert str(e).startswith('[pump] max_rate = "0.01 mL/day": expected a flow rate from min_rate '
+                             "(0.048 mL/day) to 100 mL/day"), str(e)  # the key written is blamed
+
+
+def test_file_errors_carry_the_file_name(tmp_path: object) -> None:
+    """load_scenario sets ScenarioError.origin to the file (the command line prints it first)."""
+    from pathlib import Path
+
+    f = Path(str(tmp_path)) / "s.toml"
+    f.write_text(BASE.replace('fill = "20 mL"', 'fill = "25 mL"'))
+    with pytest.raises(ScenarioError) as e:
+        load_scenario(str(f))
+    assert e.value.origin == str(f) and e.value.key == "[pump] fill"
+    with pytest.raises(ScenarioError) as e:
+        load_scenario(BASE.replace('fill = "20 mL"', 'fill = "25 mL"'))
+    assert e.value.origin is None
+
+
+def test_read_scenario_text_refuses_what_is_not_a_small_regular_text_file(tmp_path: object) -> None:
+    """A directory, a file of 1 MB + 1 byte and non-UTF-8 bytes are ScenarioErrors; a missing file is not."""
+    from pathlib import Path
+
+    from pumpsim.scenario.loader import MAX_SCENARIO_BYTES, read_scenario_text
+
+    d = Path(str(tmp_path))
+    big = d / "big.toml"
+    big.write_bytes(b"#" * (MAX_SCENARIO_BYTES + 1))
+    bad = d / "bad.toml"
+    bad.write_bytes(b"\xfe\xff")
+    for path, fragment in ((d, "not a directory"), (big, "at most 1,000,000 bytes"), (bad, "UTF-8")):
+        with pytest.raises(ScenarioError, match=fragment):
+            read_scenario_text(path)
+    with pytest.raises(FileNotFoundError):
+        read_scenario_text(d / "missing.toml")
+    ok = d / "ok.toml"
+    ok.write_text(BASE)
+    assert read_scenario_text(ok) == BASE

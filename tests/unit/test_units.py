@@ -1,10 +1,12 @@
-"""Quantity strings are parsed exactly into integer units, and wrong units are named."""
+"""Unit constants agree with the firmware's; quantity strings are parsed exactly and wrong units are named."""
 
 from __future__ import annotations
 
 import pytest
 
-from pumpsim.scenario import units
+import firmware_model as fw_units
+import pumpsim.units
+from pumpsim.scenario import quantities as units
 
 
 @pytest.mark.parametrize(
@@ -34,7 +36,7 @@ def test_other_dimensions() -> None:
     assert units.concentration_ng_per_ml("2 mcg/uL") == 2_000_000
     assert units.rate_pl_per_day("0.5 mL/day") == 500_000_000
     assert units.rate_pl_per_day("1 uL/h") == 24_000_000
-    assert units.duration_ms("36 d") == 36 * 86_400_000
+    assert units.duration_ms("36 d") == 36 * pumpsim.units.MS_PER_DAY
     assert units.duration_ms("90 min") == 5_400_000
     assert units.duration_ms("1.5 h") == 5_400_000
     assert units.length_cm("0.9 m") == 90
@@ -63,3 +65,28 @@ def test_wrong_units_are_named(parser: object, text: object, fragment: str) -> N
     with pytest.raises(units.QuantityError) as e:
         parser(text)  # type: ignore[operator]
     assert fragment in str(e.value)
+
+
+def test_pumpsim_units_agree_with_the_firmware() -> None:
+    """pumpsim.units and firmware_model (its _units) keep separate copies of the constants; they must agree.
+
+    Every constant the two share has the same value, and the hand-worked ones hold:
+    a day is 24 x 60 x 60 x 1000 = 86,400,000 ms and a mL is 10^9 pL.
+    """
+    shared = [n for n in dir(pumpsim.units) if n.isupper() and hasattr(fw_units, n)]
+    assert {"MS_PER_DAY", "MS_PER_H", "NL_PER_ML", "PL_PER_ML", "NG_PER_MG"} <= set(shared)
+    for name in shared:
+        assert getattr(pumpsim.units, name) == getattr(fw_units, name), name
+    assert pumpsim.units.MS_PER_DAY == 86_400_000 and pumpsim.units.S_PER_DAY == 86_400
+    assert pumpsim.units.PL_PER_ML == 10**9
+
+
+def test_unit_tables_are_built_from_the_constants() -> None:
+    """The parser's unit tables use pumpsim.units: 1 d = MS_PER_DAY ms, 1 mL = NL_PER_ML nL, 1 mg = NG_PER_MG ng."""
+    assert units.TIME_MS["d"] == pumpsim.units.MS_PER_DAY
+    assert units.TIME_MS["w"] == 7 * pumpsim.units.MS_PER_DAY
+    assert units.VOLUME_NL["ml"] == pumpsim.units.NL_PER_ML
+    assert units.MASS_NG["mg"] == pumpsim.units.NG_PER_MG
+    assert units.FAMILIES["flow rate"].scale("ml/h") == 24 * pumpsim.units.PL_PER_ML
+    assert units.FAMILIES["volume"].scale("ml/h") is None
+    assert units.FAMILIES["concentration"].scale("mg") is None

@@ -1,0 +1,370 @@
+"""The scenario schema: every key of a scenario file, said once.
+
+Each :class:`~pumpsim.scenario.spec.Key` below carries its kind and internal
+unit, default, range, docs text, whether ``pumpsim sweep --vary`` may vary it,
+and the source of its default ([C] confirmed / [U] unconfirmed, with the
+section of ``shared/reference/domain.md``). From :data:`SCENARIO` derive:
+
+* the loader's checks and messages (:func:`pumpsim.scenario.reader.read`);
+* the keys a sweep may vary (:func:`variable_keys`, :func:`array_tables`,
+  :func:`unit_families`);
+* the key tables of docs/scenario-format.md
+  (``python -m pumpsim.scenario.docgen --write docs/scenario-format.md``).
+
+Adding a key is one :class:`Key` in its table's ``members`` (plus the record
+field it fills, named by ``attr``, or a line in the loader that reads it), then
+``python -m pumpsim.scenario.docgen --write``. Adding a table is one
+:class:`Table` among its parent's members (and a ``<!-- BEGIN GENERATED
+keys:PATH -->`` block in the docs). A discriminated array is one table::
+
+    FAULT = Table("fault", "Faults.", array=True, members=(KIND,),
+                  variants=Variants("kind", {"stall": (AT, RECOVERY), "leak": (AT, LEAK_RATE)}))
+
+where ``KIND = Key("kind", choice(("stall", "leak")), REQUIRED, ...)``; a key
+written in a fault of another kind is an error naming the entry, the key and
+the kinds it belongs to. A device profile is one :class:`~pumpsim.scenario.spec.Profile`
+(dotted key path -> default) in ``Schema(profiles=..., profile_key="pump.profile")``
+with a ``profile`` key of kind ``choice(profile names)`` in ``[pump]``; any key
+written in the file still wins. tests/unit/test_schema.py proves both on an
+example schema.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from firmware_model import MAX_FLEX_STEPS
+
+from ..units import MS_PER_H, MS_PER_MIN, NG_PER_MCG, NL_PER_ML, PL_PER_ML
+from . import quantities as q
+from .quantities import FAMILIES, Family
+from .spec import (
+    BOOLEAN,
+    INTEGER,
+    REQUIRED,
+    Computed,
+    Exclusive,
+    Fixed,
+    Key,
+    Kind,
+    Range,
+    Ref,
+    Required,
+    Requires,
+    SameAs,
+    Schema,
+    Source,
+    Table,
+    Unset,
+    Variants,
+    above,
+    between,
+    choice,
+    quantity,
+    show_decimal,
+    show_duration,
+    text,
+)
+
+# ------------------------------------------------------------------ kinds (internal units)
+
+VOLUME_NL = quantity("volume", q.volume_nl, lambda nl: show_decimal(nl / NL_PER_ML, "mL"))
+VOLUME_PL = quantity("volume", q.volume_pl, lambda pl: show_decimal(pl / (PL_PER_ML // 1000), "uL"))
+DURATION_MS = quantity("duration", q.duration_ms, show_duration)
+FLOW_PL_PER_DAY = quantity("flow rate", q.rate_pl_per_day, lambda r: show_decimal(r / PL_PER_ML, "mL/day"))
+DOSE_NG_PER_DAY = quantity("dose rate", q.dose_ng_per_day, lambda d: show_decimal(d / NG_PER_MCG, "mcg/day"))
+MASS_NG = quantity("mass", q.mass_ng, lambda m: show_decimal(m / NG_PER_MCG, "mcg"))
+CONC_NG_PER_ML = quantity("concentration", q.concentration_ng_per_ml,
+                          lambda c: show_decimal(c / NG_PER_MCG, "mcg/mL"))
+LENGTH_CM = quantity("length", q.length_cm, lambda cm: show_decimal(cm, "cm"))
+NL_PER_CM = quantity("volume per length", q.volume_nl_per_cm, lambda v: show_decimal(v / NL_PER_ML, "mL/cm"))
+FRACTION = quantity("percent", q.percent, lambda f: show_decimal(f * 100, "%"))
+TIME_OF_DAY_MS = Kind("time of day", "a time of day", q.TIME_OF_DAY, q.time_of_day_ms,
+                      lambda ms: f"{ms // MS_PER_H:02d}:{ms // MS_PER_MIN % 60:02d}",
+                      allowed='`"00:00"` to `"23:59"`')
+
+#: Longest run a scenario may ask for: 30 years.
+MAX_DURATION = "10950 d"
+MAX_DURATION_MS = q.duration_ms(MAX_DURATION)
+#: The usual low-reservoir alarm volume ([C] domain.md §2.1).
+LOW_ALARM = "2 mL"
+#: Largest catheter volume (written or computed from its length).
+MAX_CATHETER_VOLUME = "5 mL"
+#: Prometra catheter internal volume per cm ([C] Prometra II manual p. 33).
+PROMETRA_PER_CM = "0.0026 mL/cm"
+PROMETRA_NL_PER_CM: Decimal = q.volume_nl_per_cm(PROMETRA_PER_CM)
+
+
+def _low_alarm_default(get: Callable[[str], Any]) -> int:
+    """2 mL; a reservoir of 2 mL or less gets a tenth of its volume instead."""
+    reservoir: int = get("reservoir")
+    low = q.volume_nl(LOW_ALARM)
+    return low if reservoir > low else reservoir // 10
+
+
+_RESERVOIR = Ref("reservoir", "the reservoir's {}")
+_PUMP_RESERVOIR = Ref("pump.reservoir", "the reservoir's {}")
+_RUN = Ref("duration", "the scenario's duration ({})")
+
+# ------------------------------------------------------------------ [pump]
+
+PUMP = Table("pump", "The pump: reservoir, alarm settings, mechanism and its errors.", presence="implicit", members=(
+    Key("reservoir", VOLUME_NL, Fixed("20 mL"), "Reservoir capacity.",
+        between("0 mL", "100 mL", lo_open=True), vary=True, attr="reservoir_nl",
+        source=Source("C", "§1.1", "SynchroMed II 8637-20 (FDA recall page)")),
+    Key("fill", VOLUME_NL, SameAs("reservoir"),
+        "Volume in the reservoir at t = 0, of the `[drug]` concentration. The firmware is told this value at "
+        "implant.", between("0 mL", _RESERVOIR), vary=True, attr="fill_nl"),
+    Key("low_reservoir_alarm", VOLUME_NL,
+        Computed(_low_alarm_default, "a tenth of `reservoir` for reservoirs of 2 mL or less", LOW_ALARM),
+        "The firmware raises the non-critical low-reservoir alarm when its estimate is at or below this volume. "
+        "The same study found 4 mL avoided withdrawal symptoms seen above 2 mL [C].",
+        between("0 mL", _RESERVOIR, hi_open=True), vary=True, attr="low_reservoir_alarm_nl",
+        source=Source("C", "§2.1", "Medtronic's historic recommendation (Neurosurgery 2004; Medtronic "
+                                   "\"Pump management\")")),
+    Key("empty_floor", VOLUME_NL, Fixed("0 mL"),
+        "At or below this estimate the firmware raises the critical empty-reservoir alarm and stops delivery "
+        "(see [below](#the-empty-reservoir-floor)). The default is a design choice.",
+        between("0 mL", Ref("low_reservoir_alarm", "the low-reservoir alarm's {}")), vary=True,
+        attr="empty_floor_nl"),
+    Key("stroke_volume", VOLUME_PL, Fixed("0.25 uL"),
+        "Nominal volume of one motor stroke. The firmware is calibrated to this value and counts strokes × this "
+        "volume.", between("1 nL", "10 uL"), vary=True, attr="stroke_volume_pl",
+        source=Source("U", "§12", "not published for the SynchroMed II")),
+    Key("calibration_error", FRACTION, Fixed("0 %"),
+        "Systematic per-pump error: each real stroke moves `stroke_volume × (1 + calibration_error)`. Positive = "
+        "the pump delivers more than the firmware believes.", between("-50 %", "50 %"), vary=True,
+        attr="calibration_error", source=Source("U", "§1.1", "accuracy spec about ±14.5 %, unconfirmed")),
+    Key("stroke_cv", FRACTION, Fixed("0 %"),
+        "Stroke-to-stroke scatter (coefficient of variation, normal, clipped at 0). Drawn from the seeded random "
+        "stream.", between("0 %", "100 %"), vary=True, attr="stroke_cv", source=Source("U")),
+    Key("min_rate", FLOW_PL_PER_DAY, Fixed("0.048 mL/day"),
+        "Lowest programmable rate. Mode `stopped`, and `single_bolus` after its bolus, run at this rate.",
+        Range(lo="0 mL/day", lo_open=True, hi=Ref("max_rate")), vary=True, attr="min_rate_pl_per_day",
+        source=Source("U", "§1.1", "SynchroMed II flow range")),
+    Key("max_rate", FLOW_PL_PER_DAY, Fixed("24 mL/day"), "Highest rate; also the priming-bolus rate.",
+        between(Ref("min_rate"), "100 mL/day"), vary=True, attr="max_rate_pl_per_day",
+        source=Source("U", "§1.1", "SynchroMed II flow range")),
+    Key("internal_volume", VOLUME_NL, Fixed("0 mL"),
+        "Pump tubing between the reservoir and the catheter port. Added to the catheter volume to form the dead "
+        "volume (plant and firmware).", between("0 mL", "5 mL"), vary=True, attr="internal_volume_nl",
+        source=Source("U", "§4.1", "pump pathway volume not readable")),
+    Key("unaspirated_volume", VOLUME_NL, Fixed("0 mL"),
+        "Volume an aspiration leaves in the reservoir at a refill (needle dead space). The firmware does not know "
+        "about it.", between("0 mL", _RESERVOIR), vary=True, attr="unaspirated_nl", source=Source("U")),
+    Key("non_critical_tone_interval", DURATION_MS, Fixed("1 h"),
+        "Repeat interval of the non-critical tone (1 s single tone [C]).", between("1 s", "1 d"), vary=True,
+        attr="non_critical_tone_interval_ms",
+        source=Source("C", "§2.1", "\"about once an hour\" (Medtronic \"Pump management\")")),
+    Key("critical_tone_interval", DURATION_MS, Fixed("10 min"),
+        "Repeat interval of the critical tone (3 s two-tone [C]).", between("1 s", "1 d"), vary=True,
+        attr="critical_tone_interval_ms", source=Source("U", "§2.1")),
+))
+
+# ------------------------------------------------------------------ [catheter]
+
+CATHETER = Table(
+    "catheter", "The catheter: internal volume and whether it starts full of drug.", presence="implicit",
+    exclusive=(Exclusive(("volume",), ("length", "volume_per_cm"),
+                         "either volume, or length with volume_per_cm, not both"),),
+    members=(
+        Key("volume", VOLUME_NL, Unset("from `length × volume_per_cm`"),
+            "Internal volume of the implanted catheter.", between("0 mL", MAX_CATHETER_VOLUME), vary=True),
+        Key("length", LENGTH_CM, Fixed("90 cm"), "Implanted length.",
+            between("0 cm", "200 cm", lo_open=True), vary=True,
+            source=Source("D", "§10.4", "110 cm as supplied minus a 20 cm trim")),
+        Key("volume_per_cm", NL_PER_CM, Fixed(PROMETRA_PER_CM), "Internal volume per cm.",
+            between("0 mL/cm", "0.1 mL/cm", lo_open=True), vary=True,
+            source=Source("C", "§1.2", "Prometra II manual p. 33")),
+        Key("primed", BOOLEAN, Fixed(True),
+            "`true`: the catheter (and `internal_volume`) starts full of drug at the `[drug]` concentration. "
+            "`false`: it starts full of drug-free fluid, so the first dead volume pumped delivers no drug (use a "
+            "priming bolus).", attr="primed"),
+    ),
+)
+
+# ------------------------------------------------------------------ [drug]
+
+DRUG = Table("drug", "The drug in the pump at the start.", presence="implicit", members=(
+    Key("name", text(), Fixed("baclofen"), "Label only; no drug-specific behaviour.", attr="name"),
+    Key("concentration", CONC_NG_PER_ML, REQUIRED,
+        "Concentration of the fill at t = 0. Baclofen 500 mcg/mL is a Lioresal Intrathecal strength [C].",
+        between("0 mg/mL", "100 mg/mL", lo_open=True), vary=True, attr="conc_ng_per_ml"),
+))
+
+# ------------------------------------------------------------------ [prescription]
+
+MODES = ("continuous", "flex", "periodic_bolus", "single_bolus", "stopped")
+
+_DOSE = Key("dose", DOSE_NG_PER_DAY,
+            Required(missing=f"the dose rate: {q.DOSE_RATE}, or rate = {q.VOLUME_RATE}", unless=("rate",)),
+            "Dose rate (in `periodic_bolus` the basal rate; in a flex step the step's rate).", above("0 mcg/day"),
+            vary=True)
+_RATE = Key("rate", FLOW_PL_PER_DAY, Unset("instead of `dose`"),
+            "Alternative to `dose`: converted to a dose at the concentration in effect (see "
+            "[rate vs dose](#rate-versus-dose)). Give `dose` or `rate`, not both.", above("0 mL/day"), vary=True)
+_DOSE_OR_RATE = Exclusive(("rate",), ("dose",), "either dose or rate, not both")
+
+STEP = Table(
+    "step", "Time-of-day steps of a flex prescription (see below).", array=True, presence="required",
+    count=(1, MAX_FLEX_STEPS), exclusive=(_DOSE_OR_RATE,),
+    members=(
+        Key("start", TIME_OF_DAY_MS, REQUIRED,
+            "Time of day the step starts; the first step starts at `\"00:00\"` and starts increase strictly. The "
+            "step lasts until the next one starts (the last until midnight).",
+            rule="`\"00:00\"` for the first step, then increasing"),
+        _DOSE,
+        _RATE,
+    ),
+)
+
+_BOLUS_DURATION = Key("bolus_duration", DURATION_MS, REQUIRED, "Time over which each bolus is delivered.",
+                      between("1 min", "1 d"), vary=True)
+_BOLUS = Key("bolus", MASS_NG, REQUIRED, "Drug mass of each bolus.", above("0 mcg"), vary=True)
+_RX_CASES = Variants("mode", {
+    "continuous": (_DOSE, _RATE),
+    "flex": (STEP,),
+    "periodic_bolus": (
+        _DOSE, _RATE, _BOLUS, _BOLUS_DURATION,
+        Key("bolus_interval", DURATION_MS, REQUIRED, "Time between bolus starts.",
+            Range(lo=Ref("bolus_duration"), lo_open=True, hi="7 d"), vary=True),
+        Key("bolus_start", TIME_OF_DAY_MS, Fixed("00:00"),
+            "Time of day of one bolus start; boluses then fall every `bolus_interval` before and after it."),
+    ),
+    "single_bolus": (_BOLUS, _BOLUS_DURATION),
+    "stopped": (),
+})
+_MODE = Key("mode", choice(MODES), Fixed("continuous"),
+            "Infusion mode ([C] functionalneuro.surgery, domain.md §3; the name \"periodic bolus\" is [U]). The "
+            "other keys depend on it.")
+
+PRESCRIPTION = Table(
+    "prescription", "What the clinician programs at t = 0.", presence="required",
+    missing="a [prescription] table with at least mode and dose", variants=_RX_CASES, exclusive=(_DOSE_OR_RATE,),
+    members=(
+        _MODE,
+        Key("priming_bolus", BOOLEAN, Fixed(False), "Send a priming bolus at t = 0, right after boot."),
+    ),
+)
+VISIT_PRESCRIPTION = Table(
+    "prescription", "A new prescription: same keys as `[prescription]` except `priming_bolus`. With a refill it "
+    "takes effect with the new concentration; without one it is a reprogramming.",
+    variants=_RX_CASES, exclusive=(_DOSE_OR_RATE,), members=(_MODE,),
+)
+
+# ------------------------------------------------------------------ [[visit]], [refill_plan]
+
+VISIT = Table(
+    "visit", "Clinic visits: refills, concentration changes, reprogramming.", array=True,
+    exclusive=(Exclusive(("dose", "rate"), ("prescription",),
+                         "either dose/rate or a [visit.prescription] table, not both"), _DOSE_OR_RATE),
+    members=(
+        Key("at", DURATION_MS, REQUIRED, "Time of the visit, from t = 0 (midnight).", between("0 ms", _RUN),
+            vary=True),
+        Key("refill", VOLUME_NL, Unset("no refill"),
+            "Volume injected into the reservoir (see [refills](#what-happens-at-a-refill)).",
+            between("0 mL", _PUMP_RESERVOIR, lo_open=True), vary=True),
+        Key("concentration", CONC_NG_PER_ML, Unset("unchanged"),
+            "Concentration of the injected drug. The concentration changes only with a refill.",
+            between("0 mg/mL", "100 mg/mL", lo_open=True), vary=True,
+            requires=Requires(("refill",), "a refill in the same visit (the concentration changes only with a "
+                                           "refill)")),
+        Key("aspirate", BOOLEAN, Fixed(True),
+            "`true`: the residual is drawn out before the injection (leaving `unaspirated_volume`). `false`: the "
+            "injection is added to the residual and mixes with it."),
+        Key("dose", DOSE_NG_PER_DAY, Unset("no change"),
+            "Shorthand for a new `continuous` prescription at this dose rate (whatever the previous mode).",
+            above("0 mcg/day"), vary=True),
+        Key("rate", FLOW_PL_PER_DAY, Unset("no change"),
+            "As `dose`, written as a flow rate at the concentration in effect after the visit's refill.",
+            above("0 mL/day"), vary=True),
+        VISIT_PRESCRIPTION,
+        Key("bridge_bolus", BOOLEAN, Fixed(False),
+            "Keep the old program until the dead volume holding the old drug has been delivered (see "
+            "[below](#bridge-bolus-and-priming-bolus)).",
+            requires=Requires(("concentration",), "a concentration change in the same visit")),
+        Key("priming_bolus", BOOLEAN, Fixed(False),
+            "Push the dead volume through at `max_rate`. Refused (a `rejected` event) while the reservoir is "
+            "empty; a priming bolus cut off by the empty floor is cancelled."),
+        Key("low_reservoir_alarm", VOLUME_NL, Unset("unchanged"), "New low-reservoir alarm threshold.",
+            between(Ref("pump.empty_floor", "the empty floor ({})"), _PUMP_RESERVOIR, hi_open=True), vary=True),
+    ),
+)
+
+REFILL_PLAN = Table("refill_plan", "Regular refills without writing one [[visit]] per refill.", members=(
+    Key("every", DURATION_MS, REQUIRED, "Interval between refills.", between("1 d", "365 d"), vary=True),
+    Key("first", DURATION_MS, SameAs("every"), "Time of the first refill.", between("0 ms", _RUN), vary=True),
+    Key("refill", VOLUME_NL, REQUIRED, "Volume injected at each refill.",
+        between("0 mL", _PUMP_RESERVOIR, lo_open=True), vary=True),
+    Key("aspirate", BOOLEAN, Fixed(True), "As for `[[visit]]`."),
+    Key("until", DURATION_MS, SameAs("duration"), "No planned refill at or after this time.", above("0 ms"),
+        vary=True),
+))
+
+# ------------------------------------------------------------------ the scenario
+
+ROOT = Table("", "A scenario.", members=(
+    Key("name", text(200), Fixed("unnamed"),
+        "Scenario name; used in outputs and in the default output folder name."),
+    Key("description", text(), Fixed(""), "Free text."),
+    Key("duration", DURATION_MS, REQUIRED,
+        "Length of the run. `pumpsim run --days N` overrides it for one run.",
+        Range("1 ms", MAX_DURATION, text=f"from 1 ms to {MAX_DURATION} (30 years)"), vary=True),
+    Key("seed", INTEGER, Fixed(0),
+        "Seed of the stroke-volume random stream (see [architecture](architecture.md#seeding)). `--seed` / "
+        "`simulate(seed=...)` override it. With `stroke_cv = \"0 %\"` it has no effect.", Range(lo=0)),
+    Key("trace_interval", DURATION_MS, Fixed("1 h"),
+        "Spacing of the regular rows in `trace.csv` ([output format](output-format.md#tracecsv)). With long runs "
+        "keep it coarse: see [output size](#output-size).", between("1 min", "1 d")),
+    PUMP,
+    CATHETER,
+    DRUG,
+    PRESCRIPTION,
+    VISIT,
+    REFILL_PLAN,
+))
+
+#: The scenario file format.
+SCENARIO = Schema(ROOT)
+
+
+# ------------------------------------------------------------------ what a sweep may vary
+
+
+def variable_keys(schema: Schema = SCENARIO) -> dict[str, dict[str, str]]:
+    """Numeric keys ``pumpsim sweep --vary`` may vary: table path -> key -> unit family name.
+
+    The table path is dotted ("visit.prescription.step", "" for the top
+    level); the family names are those of :data:`~pumpsim.scenario.quantities.FAMILIES`.
+    """
+    out: dict[str, dict[str, str]] = {}
+    for path, table in schema.tables():
+        keys = {m.name: m.kind.family.name for m in table.every_member()
+                if isinstance(m, Key) and m.vary and m.kind.family is not None}
+        if keys:
+            out[path] = keys
+    return out
+
+
+def array_tables(schema: Schema = SCENARIO) -> set[str]:
+    """Dotted paths of the tables that are arrays of tables: a key into one needs an entry index."""
+    return {path for path, table in schema.tables() if table.array}
+
+
+def unit_families() -> dict[str, Family]:
+    """Unit families by name: ``.expected`` (message text) and ``.scale(unit)`` (base units per unit, or None)."""
+    return dict(FAMILIES)
+
+
+__all__ = [
+    "MAX_CATHETER_VOLUME",
+    "MAX_DURATION_MS",
+    "MODES",
+    "PROMETRA_NL_PER_CM",
+    "SCENARIO",
+    "array_tables",
+    "unit_families",
+    "variable_keys",
+]
