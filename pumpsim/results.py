@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TextIO
 
 import numpy as np
+
+from .fileio import write_json_atomic
 
 #: Trace columns, in file order, with their units in the name.
 TRACE_COLUMNS = (
@@ -139,12 +140,3 @@ class DirectorySink:
         self._ev.close()
         self._tr.close()
         write_json_atomic(self.out_dir / "summary.json", summary)
-
-
-def write_json_atomic(path: Path, obj: Any) -> None:
-    """Write *obj* as JSON to *path* via a temporary file and a rename (never half-written)."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(obj, f, indent=2)
-        f.write("\n")
-    os.replace(tmp, path)
