@@ -1,10 +1,10 @@
 """The firmware's HAL (``firmware_model.hal``) implemented against the simulated plant.
 
 Each part is a thin adapter: the motor loads programs into the plant's stroke
-timer and reads its counter, the RTC reads the engine's clock and remembers the
+timer and reads its counter, the RTC reads the plant's clock and remembers the
 wake-up the controller asked for, the battery gauge reads the plant's battery,
 the inbox queues the commands clinic visits send. Nothing here decides
-anything; the engine (``simulation.py``) moves the clock.
+anything; the engine (``simulation.py``) moves the plant's time forward.
 """
 
 from __future__ import annotations
@@ -17,30 +17,20 @@ from firmware_model import MotorProgram, TonePattern
 from ..plant import PumpPlant
 
 
-class Clock:
-    """The engine's clock: integer ms since t = 0, moved only by the engine."""
-
-    __slots__ = ("now_ms",)
-
-    def __init__(self) -> None:
-        self.now_ms = 0
-
-
 class EngineMotor:
     """The motor and its stroke timer: programs go to the plant's timer, counts come from it."""
 
-    def __init__(self, clock: Clock, plant: PumpPlant[MotorProgram]) -> None:
-        self._clock = clock
+    def __init__(self, plant: PumpPlant[MotorProgram]) -> None:
         self._timer = plant.timer
 
     def run(self, program: MotorProgram) -> None:
-        self._timer.load(program, self._clock.now_ms)
+        self._timer.load(program)
 
     def stop(self) -> None:
-        self._timer.stop(self._clock.now_ms)
+        self._timer.stop()
 
     def stroke_count(self) -> int:
-        return self._timer.count_at(self._clock.now_ms)
+        return self._timer.count
 
     def stalled(self) -> bool:
         return False  # stalls are not modelled yet (docs/architecture.md, "Not modelled yet")
@@ -54,28 +44,27 @@ class EngineSounder:
 
 
 class EngineRtc:
-    """The real-time clock on the engine's clock; :attr:`wakeup_ms` is the controller's last request."""
+    """The real-time clock, on the plant's time; :attr:`wakeup_ms` is the controller's last request."""
 
-    def __init__(self, clock: Clock) -> None:
-        self._clock = clock
+    def __init__(self, plant: PumpPlant[MotorProgram]) -> None:
+        self._timer = plant.timer
         self.wakeup_ms = 0
 
     def now_ms(self) -> int:
-        return self._clock.now_ms
+        return self._timer.now_ms
 
     def set_wakeup(self, t_ms: int) -> None:
         self.wakeup_ms = t_ms
 
 
 class EngineBattery:
-    """The fuel gauge, reading the plant's battery model at the engine's clock."""
+    """The fuel gauge, reading the plant's battery model at the plant's time."""
 
-    def __init__(self, clock: Clock, plant: PumpPlant[MotorProgram]) -> None:
-        self._clock = clock
-        self._battery = plant.battery
+    def __init__(self, plant: PumpPlant[MotorProgram]) -> None:
+        self._plant = plant
 
     def battery_mv(self) -> int:
-        return self._battery.mv_at(self._clock.now_ms)
+        return self._plant.battery.mv_at(self._plant.now_ms)
 
 
 class EngineInbox:
@@ -102,7 +91,6 @@ class EngineHal:
     inbox: EngineInbox
 
     @classmethod
-    def on(cls, plant: PumpPlant[MotorProgram], clock: Clock) -> EngineHal:
-        """The HAL of *plant*, on *clock*."""
-        return cls(EngineMotor(clock, plant), EngineSounder(), EngineRtc(clock), EngineBattery(clock, plant),
-                   EngineInbox())
+    def on(cls, plant: PumpPlant[MotorProgram]) -> EngineHal:
+        """The HAL of *plant*."""
+        return cls(EngineMotor(plant), EngineSounder(), EngineRtc(plant), EngineBattery(plant), EngineInbox())

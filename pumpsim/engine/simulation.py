@@ -39,8 +39,8 @@ from ..results import MemorySink, SimulationResult, Sink
 from ..results.records import DryEvent, Event, Summary, VisitEvent
 from ..scenario.model import Scenario, Visit
 from ..units import MS_PER_DAY, MS_PER_S, NG_PER_MG, NL_PER_ML, PL_PER_NL
-from .decode import decode
-from .hal import Clock, EngineHal
+from .hal import EngineHal
+from .log_decoder import decode
 from .tally import Tally
 from .trace import TraceRecorder, WakeState, alarm_bits
 
@@ -81,8 +81,7 @@ class Simulation:
         self.on_progress = on_progress
         pump, cath, drug = scenario.pump, scenario.catheter, scenario.drug
         self.plant = _build_plant(scenario, self.seed)
-        self.clock = Clock()
-        self.hal = EngineHal.on(self.plant, self.clock)
+        self.hal = EngineHal.on(self.plant)
         self.firmware = PumpController(self.hal, scenario.firmware_config(), scenario.prescription,
                                        drug.conc_ng_per_ml, pump.fill_nl)
         # The pump holds at t = 0 its fill and the dead volume's content (drug if primed, else drug-free fluid).
@@ -128,25 +127,26 @@ class Simulation:
         next_visit = 0
         t_wake = self._boot()
         while True:
-            now = self.clock.now_ms
+            now = self.plant.now_ms
             t_fixed = min(visits[next_visit].at_ms, t_end) if next_visit < len(visits) else t_end
             target = min(t_wake, t_fixed)
             # The stroke that empties the reservoir (bulk), or the next stroke (exact), may come first.
             dry_stroke = False
             if self.exact:
-                t_stroke = self.plant.timer.next_stroke_ms(now)
+                t_stroke = self.plant.timer.next_stroke_ms()
                 if t_stroke is not None:
                     target = min(target, t_stroke)
             else:
-                t_dry = self.plant.dry_stroke_ms(now, target)
+                t_dry = self.plant.dry_stroke_ms(target)
                 if t_dry is not None:
                     target, dry_stroke = t_dry, True
             if target > now:
                 yield self.env.timeout(target - now)
                 self._record_wait(now, target)
-            self.clock.now_ms = now = target
+            self.plant.advance(target)
+            now = target
             events_before = self.tally.events
-            if (dry_stroke or self.exact) and self.plant.check_dry(now):
+            if (dry_stroke or self.exact) and self.plant.check_dry():
                 self._emit(self._dry_event(now))
             if t_fixed <= now:
                 while next_visit < len(visits) and visits[next_visit].at_ms <= now:
@@ -154,7 +154,8 @@ class Simulation:
                     next_visit += 1
                     t_wake = now  # a telemetry session wakes the controller
             if t_wake <= now:
-                t_wake = self._wake(now)
+                t_wake = self.firmware.on_wake(now)
+                self._after_wake(now)
             self._record_instant(now, events_before)
             if now >= t_end:
                 return
@@ -169,13 +170,13 @@ class Simulation:
             self.hal.inbox.send(PrimingBolus())
             t_wake = self.firmware.on_wake(0)
         self._after_wake(0)
-        if self.plant.check_dry(0):  # filled with nothing
+        if self.plant.check_dry():  # filled with nothing
             self._emit(self._dry_event(0))
         self._record_instant(0, events_before)
         return t_wake
 
     def _record_wait(self, now: int, target: int) -> None:
-        """Trace grid rows and prescribed dose for (now, target], recorded once the clock has got there.
+        """Trace grid rows and prescribed dose for (now, target], recorded once SimPy's clock has got there.
 
         So an interrupted run never has rows past its summary. The motor
         program cannot change while waiting.
@@ -200,8 +201,8 @@ class Simulation:
         if v.refill_nl is not None:
             conc = v.conc_ng_per_ml if v.conc_ng_per_ml is not None else self._conc_ng_per_ml
             self._conc_ng_per_ml = conc
-            est_nl = self.firmware.reservoir_estimate_nl(self.plant.strokes_at(now))
-            out = self.plant.refill(now, float(v.refill_nl), conc / NL_PER_ML, v.aspirate,
+            est_nl = self.firmware.reservoir_estimate_nl(self.plant.strokes)
+            out = self.plant.refill(float(v.refill_nl), conc / NL_PER_ML, v.aspirate,
                                     float(self.scenario.pump.unaspirated_nl))
             self._last_refill = out
             self.tally.refilled(now, out, conc)
@@ -222,12 +223,6 @@ class Simulation:
         if v.priming_bolus:
             inbox.send(PrimingBolus())
         self._emit(ev)
-
-    def _wake(self, now: int) -> int:
-        """The controller's wake-up at *now*; returns the next wake-up time it asks for."""
-        t_wake = self.firmware.on_wake(now)
-        self._after_wake(now)
-        return t_wake
 
     def _after_wake(self, now: int) -> None:
         """Read what the wake-up did: its log records, the new program's credit, the state the trace needs."""
@@ -263,7 +258,7 @@ class Simulation:
 
     def _release_old_strokes(self) -> None:
         """Let the plant forget the strokes nobody will read again (memory stays flat over years)."""
-        k = self.plant.strokes_at(self.clock.now_ms)
+        k = self.plant.strokes
         oldest = self.trace.oldest_strokes() if self.trace is not None else None
         self.plant.release_strokes_before(k if oldest is None else min(k, oldest))
 
@@ -276,21 +271,24 @@ class Simulation:
 
     def _drain_log(self) -> None:
         """Turn the firmware's new log records into events."""
-        records, lost = self.firmware.log.since(self._log_seq)
+        log = self.firmware.log
+        if log.next_seq == self._log_seq:
+            return
+        records, lost = log.since(self._log_seq)
         self._log_seq += lost + len(records)
         self.tally.log_records_lost += lost
         for rec in records:
             self._emit(decode(rec, self._last_refill))
 
     def _dry_event(self, now: int) -> DryEvent:
-        return {"t_s": now / MS_PER_S, "t_ms": now, "kind": "dry", "strokes": self.plant.strokes_at(now)}
+        return {"t_s": now / MS_PER_S, "t_ms": now, "kind": "dry", "strokes": self.plant.strokes}
 
     # ---------------------------------------------------------- summary
 
     def summary(self) -> Summary:
         """The run's summary so far (written as summary.json at the end)."""
-        now = self.clock.now_ms
-        plant = self.plant.state_at(now)
+        now = self.plant.now_ms
+        plant = self.plant.state()
         return self.tally.summary(
             scenario=self.scenario.name, seed=self.seed, complete=self.complete, duration_ms=self.duration_ms,
             now_ms=now, plant=plant, catheter_nl=self.plant.catheter.volume_nl,

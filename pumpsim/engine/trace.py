@@ -11,7 +11,8 @@ list appends during the run.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from itertools import repeat
+from typing import NamedTuple
 
 import numpy as np
 
@@ -25,9 +26,12 @@ from ..units import MS_PER_S, NG_PER_MG, NL_PER_ML, PL_PER_ML, PL_PER_NL
 FLUSH_ROWS = 4096
 
 
-@dataclass(frozen=True, slots=True)
-class WakeState:
-    """What a trace row needs of the firmware (and the plant's epoch); changes only at a wake-up."""
+class WakeState(NamedTuple):
+    """What a trace row needs of the firmware (and the plant's epoch); changes only at a wake-up.
+
+    A named tuple: one is made at every wake-up, and a frozen dataclass's
+    ``__init__`` costs about a microsecond more.
+    """
 
     #: Index of the plant's reservoir epoch (refill) in force.
     epoch: int
@@ -64,17 +68,21 @@ class TraceRecorder:
 
     def grid(self, until_ms: int) -> None:
         """Rows at every trace interval up to and including *until_ms* (the timer's program unchanged)."""
+        times = range(self.next_grid_ms, until_ms + 1, self._interval_ms)
+        if not times:
+            return
         timer = self._plant.timer
-        t = self.next_grid_ms
-        while t <= until_ms:
-            self._append(t, timer.count_at(t), timer.rate_at(t))
-            t += self._interval_ms
-        self.next_grid_ms = t
+        self._t_ms.extend(times)
+        self._strokes.extend(timer.counts_at(times))
+        self._rate.extend(timer.rates_at(times))
+        self._state_of.extend(repeat(len(self._states) - 1, len(times)))
+        self.next_grid_ms = times[-1] + self._interval_ms
 
     def event_row(self, t_ms: int) -> None:
-        """A row after the events at *t_ms*; it replaces a grid row at the same instant (the state after wins)."""
+        """A row after the events at *t_ms* (the plant's present); it replaces a grid row at the same instant
+        (the state after the events wins)."""
         timer = self._plant.timer
-        k = timer.count_at(t_ms)
+        k = timer.count
         if self._t_ms and self._t_ms[-1] == t_ms and self._strokes[-1] == k:
             self._t_ms.pop()
             self._strokes.pop()

@@ -1,21 +1,21 @@
 """The pump as a physical whole: stroke timer, stroke stream, reservoir, catheter, battery.
 
-This is the plant the engine drives, and it owns the stroke arithmetic the
-engine asks about between two instants:
+This is the plant the engine drives. The engine moves its present time
+forward (:meth:`PumpPlant.advance`; the pump's clock, which the firmware's RTC
+reads) and asks it about the stroke arithmetic between now and a later time:
 
-* how many strokes the running program has fired by a time
-  (:meth:`PumpPlant.strokes_at`);
-* **bulk mode**: the time of the stroke that empties the reservoir between
-  two instants, found with one vectorised search over the stroke stream's
+* the strokes fired by now (:attr:`PumpPlant.strokes`) or by a later time;
+* **bulk mode**: the time of the stroke that empties the reservoir before a
+  later time, found with one vectorised search over the stroke stream's
   running totals (:meth:`PumpPlant.dry_stroke_ms`);
-* **exact mode**: whether the reservoir is empty at the stroke count reached,
-  checked after every stroke (:meth:`PumpPlant.check_dry`).
+* **exact mode**: whether the reservoir is empty at the count reached, checked
+  after every stroke (:meth:`PumpPlant.check_dry`).
 
 Both modes compare the same running totals with the same expression
 (``cum(k) >= p0 + v0``), which is why their outputs are identical.
 Physical values for the trace are computed here too, vectorised
-(:meth:`PumpPlant.trace_values`), and the end state for the summary
-(:meth:`PumpPlant.state_at`). Units: nL, ng, ng/nL, ms.
+(:meth:`PumpPlant.trace_values`), and the present state for the summary
+(:meth:`PumpPlant.state`). Units: nL, ng, ng/nL, ms.
 """
 
 from __future__ import annotations
@@ -67,32 +67,46 @@ class PumpPlant(Generic[P]):
         #: True from the stroke that emptied the reservoir until a refill puts fluid back.
         self.dry = False
 
-    # ------------------------------------------------------------ strokes
+    # ------------------------------------------------------------ time and strokes
 
-    def strokes_at(self, t_ms: int) -> int:
-        """Motor strokes since t = 0, at *t_ms* (the stroke counter)."""
-        return self.timer.count_at(t_ms)
+    @property
+    def now_ms(self) -> int:
+        """The plant's present time (ms since t = 0)."""
+        return self.timer.now_ms
 
-    def dry_stroke_ms(self, now_ms: int, until_ms: int) -> int | None:
+    def advance(self, t_ms: int) -> None:
+        """Move the present to *t_ms* (>= now); the strokes due by then have fired."""
+        self.timer.advance(t_ms)
+
+    @property
+    def strokes(self) -> int:
+        """Motor strokes since t = 0 (the stroke counter)."""
+        return self.timer.count
+
+    def dry_stroke_ms(self, until_ms: int) -> int | None:
         """Bulk mode: time of the stroke in (now, until] that empties the reservoir, or None.
 
         The running program must not change in between. Most calls end at an
         integer compare: the reservoir publishes up to which stroke it is known
-        not to run dry (:attr:`Reservoir.wet_through`).
+        not to run dry (:attr:`Reservoir.wet_through`), and the program's last
+        stroke is usually below it.
         """
-        k_now, k_until = self.timer.count_at(now_ms), self.timer.count_at(until_ms)
-        if k_until <= k_now or k_until <= self.reservoir.wet_through:
+        timer = self.timer
+        if timer.program is None or timer.base + timer.program.strokes <= self.reservoir.wet_through:
             return None
-        k_dry = self.reservoir.dry_stroke(k_now, k_until)
-        return None if k_dry is None else self.timer.time_of_count(k_dry)
+        k_until = timer.count_at(until_ms)
+        if k_until <= timer.count or k_until <= self.reservoir.wet_through:
+            return None
+        k_dry = self.reservoir.dry_stroke(timer.count, k_until)
+        return None if k_dry is None else timer.time_of_count(k_dry)
 
-    def check_dry(self, t_ms: int) -> bool:
-        """True if the reservoir is empty at *t_ms* and was not yet known to be (then it is, from now).
+    def check_dry(self) -> bool:
+        """True if the reservoir is empty now and was not yet known to be (then it is, from now).
 
         Exact mode calls this after every stroke; bulk mode at the time
         :meth:`dry_stroke_ms` found, where it is true by construction.
         """
-        if self.dry or not self.reservoir.is_dry_at(self.timer.count_at(t_ms)):
+        if self.dry or not self.reservoir.is_dry_at(self.timer.count):
             return False
         self.dry = True
         return True
@@ -107,11 +121,9 @@ class PumpPlant(Generic[P]):
 
     # ------------------------------------------------------------ refills
 
-    def refill(
-        self, t_ms: int, added_nl: float, conc_ng_per_nl: float, aspirate: bool, unaspirated_nl: float
-    ) -> RefillOutcome:
-        """Refill at *t_ms* (see :meth:`Reservoir.refill`); the new mix enters the catheter from here on."""
-        out = self.reservoir.refill(self.timer.count_at(t_ms), added_nl, conc_ng_per_nl, aspirate, unaspirated_nl)
+    def refill(self, added_nl: float, conc_ng_per_nl: float, aspirate: bool, unaspirated_nl: float) -> RefillOutcome:
+        """Refill now (see :meth:`Reservoir.refill`); the new mix enters the catheter from here on."""
+        out = self.reservoir.refill(self.timer.count, added_nl, conc_ng_per_nl, aspirate, unaspirated_nl)
         self.catheter.enter(self.reservoir.epoch.x0, out.conc_ng_per_nl)
         if out.volume_nl > 0:
             self.dry = False
@@ -124,9 +136,9 @@ class PumpPlant(Generic[P]):
 
     # ------------------------------------------------------------ outputs
 
-    def state_at(self, t_ms: int) -> PlantState:
-        """The plant at *t_ms* (at or after the last refill)."""
-        k = self.timer.count_at(t_ms)
+    def state(self) -> PlantState:
+        """The plant now."""
+        k = self.timer.count
         e = self.reservoir.epoch
         pumped_in = self.reservoir.pumped_in_epoch(k)
         x = e.x0 + pumped_in
