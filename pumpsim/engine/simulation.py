@@ -212,10 +212,13 @@ class Simulation:
             entered = v.refill_nl if v.aspirate else max(est_nl, 0) + v.refill_nl
             entered = min(entered, self.scenario.pump.reservoir_nl)
             inbox.send(Refill(entered, conc, bridge=v.bridge_bolus, rx=v.prescription))
-            ev.update(refill_ml=v.refill_nl / NL_PER_ML, aspirate=v.aspirate,
-                      concentration_mg_per_ml=conc / NG_PER_MG, residual_actual_ml=out.residual_nl / NL_PER_ML,
-                      aspirated_ml=out.aspirated_nl / NL_PER_ML, overflow_ml=out.overflow_nl / NL_PER_ML,
-                      entered_ml=entered / NL_PER_ML)
+            ev["refill_ml"] = v.refill_nl / NL_PER_ML
+            ev["aspirate"] = v.aspirate
+            ev["concentration_mg_per_ml"] = conc / NG_PER_MG
+            ev["residual_actual_ml"] = out.residual_nl / NL_PER_ML
+            ev["aspirated_ml"] = out.aspirated_nl / NL_PER_ML
+            ev["overflow_ml"] = out.overflow_nl / NL_PER_ML
+            ev["entered_ml"] = entered / NL_PER_ML
         elif v.prescription is not None:
             inbox.send(Reprogram(v.prescription))
         if v.low_reservoir_alarm_nl is not None:

@@ -74,8 +74,7 @@ def check_conservation(result: SimulationResult, rel_tol: float = 1e-9, abs_tol:
     :func:`math.isclose` (*rel_tol*, *abs_tol* in mL or mg).
     """
     bal = result.summary["balance"]
-    for unit in ("ml", "mg"):
-        a, b = bal[f"in_{unit}"], bal[f"out_{unit}"]
+    for unit, a, b in (("ml", bal["in_ml"], bal["out_ml"]), ("mg", bal["in_mg"], bal["out_mg"])):
         if not math.isclose(a, b, rel_tol=rel_tol, abs_tol=abs_tol):
             raise _fail(
                 "conservation",
@@ -391,10 +390,9 @@ def check_alarm_thresholds(result: SimulationResult, scenario: Scenario) -> None
     jump_times = {ev["t_ms"] for ev in result.events if ev["kind"] in ("boot", "visit", "refill", "threshold")}
     stopped_times = {ev["t_ms"] for ev in result.events if ev["kind"] == "delivery_stopped"}
     for n, ev in enumerate(result.events):
-        kind = ev["kind"]
-        if kind == "threshold":
+        if ev["kind"] == "threshold":
             low = round(ev["low_reservoir_ml"] * NL_PER_ML)
-        if kind != "alarm":
+        if ev["kind"] != "alarm":
             continue
         alarm = _ALARM_BY_NAME[ev["alarm"]]
         req, thr = ("REQ-ALM-001", low) if alarm is AlarmId.LOW_RESERVOIR else ("REQ-ALM-002", floor)

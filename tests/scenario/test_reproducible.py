@@ -53,7 +53,7 @@ def test_run_json_holds_what_varies(tmp_path: Path) -> None:
     assert info["mode"] == "exact" and info["seed_override"] == 3
     assert info["argv"] == ["pumpsim", "run", "analytic", "--days", "2", "--seed", "3", "--exact", "--out", str(out),
                             "--quiet"]
-    assert info["started_utc"].endswith("Z") and info["wall_s"] >= 0
+    assert info["started_utc"].endswith("Z") and isinstance(info["wall_s"], float)
     summary = json.loads((out / "summary.json").read_text())
     assert "wall_s" not in summary and "exact" not in summary
     plain = json.loads((_run(tmp_path / "p", "analytic", "--days", "2") / "run.json").read_text())
