@@ -32,6 +32,7 @@ from firmware_model import (
 from firmware_model.alarms import PRIORITY, repeat_interval_ms, tone_for
 from pumpsim.results import SimulationResult
 from pumpsim.scenario.model import Scenario
+from pumpsim.testing.records import check_records
 
 __all__ = [
     "AlarmStep",
@@ -466,9 +467,10 @@ def check_estimate_vs_truth(result: SimulationResult, tol_ml: float) -> None:
 
 
 def check_all(result: SimulationResult, scenario: Scenario, rel_tol: float = 1e-9) -> None:
-    """Every scenario-independent invariant of a completed run."""
+    """Every scenario-independent invariant of a completed run (its records' shape included)."""
     if not result.summary["complete"]:
         raise _fail("complete", "the run did not complete")
+    check_records(result)
     check_conservation(result, rel_tol)
     check_monotone_trace(result)
     check_alarm_consistency(result, scenario)
