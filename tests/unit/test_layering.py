@@ -66,6 +66,13 @@ def test_the_plant_does_not_import_the_firmware() -> None:
     assert not bad
 
 
+def test_the_results_do_not_import_the_firmware_or_the_engine() -> None:
+    """pumpsim.results (records, trace columns, sinks) is read by bench hosts and tools: it stands alone."""
+    bad = {(f, m) for f, m in imports(ROOT, "pumpsim/results")
+           if m.startswith(("firmware_model", "pumpsim.engine", "pumpsim.scenario", "pumpsim.plant", "hil"))}
+    assert not bad
+
+
 def test_the_checks_catch_a_backward_import(tmp_path: Path) -> None:
     """A synthetic tree with firmware_model -> pumpsim and a relative import out of the plant: both found."""
     for pkg in ("firmware_model", "pumpsim/plant", "hil"):
