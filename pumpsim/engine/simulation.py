@@ -100,6 +100,7 @@ class Simulation:
         self._believed_conc_ng_per_ml = 0  # what the firmware believes, as of its last wake-up
         self._credit_mark = 0  # stroke-timer credit already counted as prescribed
         self._next_day_ms = 0
+        self._next_visit = 0  # index into scenario.visits
 
     # ---------------------------------------------------------- running
 
@@ -123,41 +124,25 @@ class Simulation:
         return SimulationResult(summary=summary, events=events, trace=trace, out_dir=getattr(sink, "out_dir", None))
 
     def _run_story(self) -> Generator[simpy.Event, object, None]:
-        visits, t_end = self.scenario.visits, self.duration_ms
-        next_visit = 0
         t_wake = self._boot()
         while True:
             now = self.plant.now_ms
-            t_fixed = min(visits[next_visit].at_ms, t_end) if next_visit < len(visits) else t_end
-            target = min(t_wake, t_fixed)
-            # The stroke that empties the reservoir (bulk), or the next stroke (exact), may come first.
-            dry_stroke = False
-            if self.exact:
-                t_stroke = self.plant.timer.next_stroke_ms()
-                if t_stroke is not None:
-                    target = min(target, t_stroke)
-            else:
-                t_dry = self.plant.dry_stroke_ms(target)
-                if t_dry is not None:
-                    target, dry_stroke = t_dry, True
+            target, dry_stroke = self._next_stop(t_wake)
             if target > now:
-                yield self.env.timeout(target - now)
+                yield self.env.timeout(target - now)  # meanwhile the stroke timer fires its strokes
                 self._record_wait(now, target)
             self.plant.advance(target)
             now = target
             events_before = self.tally.events
             if (dry_stroke or self.exact) and self.plant.check_dry():
                 self._emit(self._dry_event(now))
-            if t_fixed <= now:
-                while next_visit < len(visits) and visits[next_visit].at_ms <= now:
-                    self._visit(visits[next_visit], now)
-                    next_visit += 1
-                    t_wake = now  # a telemetry session wakes the controller
+            if self._visits(now):
+                t_wake = now  # a telemetry session wakes the controller
             if t_wake <= now:
                 t_wake = self.firmware.on_wake(now)
                 self._after_wake(now)
             self._record_instant(now, events_before)
-            if now >= t_end:
+            if now >= self.duration_ms:
                 return
 
     # ---------------------------------------------------------- steps of the story
@@ -174,6 +159,31 @@ class Simulation:
             self._emit(self._dry_event(0))
         self._record_instant(0, events_before)
         return t_wake
+
+    def _next_stop(self, t_wake: int) -> tuple[int, bool]:
+        """The next instant to stop at, and whether it is the stroke that empties the reservoir.
+
+        The earliest of the controller's wake-up *t_wake*, the next visit and
+        the end of the run; bulk mode: or the emptying stroke, if it comes
+        first; exact mode: or the next stroke.
+        """
+        visits, t_end = self.scenario.visits, self.duration_ms
+        t_visit = visits[self._next_visit].at_ms if self._next_visit < len(visits) else t_end
+        target = min(t_wake, t_visit, t_end)
+        if self.exact:
+            t_stroke = self.plant.timer.next_stroke_ms()
+            return (target if t_stroke is None else min(target, t_stroke)), False
+        t_dry = self.plant.dry_stroke_ms(target)
+        return (target, False) if t_dry is None else (t_dry, True)
+
+    def _visits(self, now: int) -> bool:
+        """Handle the visits due at *now*, in file order; True if there were any."""
+        visits = self.scenario.visits
+        first = self._next_visit
+        while self._next_visit < len(visits) and visits[self._next_visit].at_ms <= now:
+            self._visit(visits[self._next_visit], now)
+            self._next_visit += 1
+        return self._next_visit > first
 
     def _record_wait(self, now: int, target: int) -> None:
         """Trace grid rows and prescribed dose for (now, target], recorded once SimPy's clock has got there.
@@ -195,7 +205,7 @@ class Simulation:
             self.tally.prescribe(credit, self._believed_conc_ng_per_ml)
 
     def _visit(self, v: Visit, now: int) -> None:
-        """A clinic visit: refill the plant, then send the firmware the visit's commands."""
+        """One clinic visit: refill the plant, then send the firmware the visit's commands."""
         ev: VisitEvent = {"t_s": now / MS_PER_S, "t_ms": now, "kind": "visit", "origin": v.origin}
         inbox = self.hal.inbox
         if v.refill_nl is not None:
