@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
 import pumpsim
@@ -93,10 +94,10 @@ def test_tally_keeps_alarm_episodes_tones_and_dry_spells() -> None:
 
 
 def test_progress_is_reported_at_most_daily_and_at_the_end() -> None:
-    """The analytic scenario (45 days): calls at increasing times, a simulated day or more apart, the last at the end."""
+    """The analytic scenario (45 days): calls a simulated day or more apart, then one at the end."""
     seen: list[int] = []
     pumpsim.simulate(pumpsim.load_scenario("analytic"), trace=False, on_progress=seen.append)
     day = 86_400_000
     assert seen[0] == 0 and seen[-1] == 45 * day
-    assert all(b - a >= day for a, b in zip(seen[:-2], seen[1:-1], strict=True))
+    assert all(b - a >= day for a, b in pairwise(seen[:-1]))  # the end may come sooner after the last
     assert 40 <= len(seen) <= 47
