@@ -79,17 +79,15 @@ class Simulation:
         if self.duration_ms <= 0:
             raise ValueError(f"duration_ms = {self.duration_ms}: expected > 0 ms")
         self.on_progress = on_progress
-        pump, cath, drug = scenario.pump, scenario.catheter, scenario.drug
+        pump, drug = scenario.pump, scenario.drug
         self.plant = _build_plant(scenario, self.seed)
         self.hal = EngineHal.on(self.plant)
         self.firmware = PumpController(self.hal, scenario.firmware_config(), scenario.prescription,
                                        drug.conc_ng_per_ml, pump.fill_nl)
-        # The pump holds at t = 0 its fill and the dead volume's content (drug if primed, else drug-free fluid).
-        conc_ng_per_nl = drug.conc_ng_per_ml / NL_PER_ML
-        dead_nl = self.plant.catheter.volume_nl
-        self.tally = Tally(filled_nl=float(pump.fill_nl) + dead_nl,
-                           filled_ng=float(pump.fill_nl) * conc_ng_per_nl + (dead_nl * conc_ng_per_nl
-                                                                             if cath.primed else 0.0))
+        # What the pump holds at t = 0: its fill, and the dead volume's content (drug if primed, else drug-free).
+        start = self.plant.state()
+        self.tally = Tally(filled_nl=start.reservoir_nl + self.plant.catheter.volume_nl,
+                           filled_ng=start.reservoir_nl * start.reservoir_conc_ng_per_nl + start.catheter_content_ng)
         self.trace = (TraceRecorder(self.plant, pump.stroke_volume_pl, scenario.trace_interval_ms, self.sink)
                       if trace else None)
         self.env = simpy.Environment(initial_time=0)
