@@ -8,19 +8,24 @@ The firmware model (:mod:`firmware_model`) runs against a plant model
     res = pumpsim.simulate(sc, seed=1)
     res.summary["delivered_mg"], res.events[:3]
 
-Layering: ``scenario`` and ``plant`` depend only on ``firmware_model``;
-``engine`` ties them together; ``cli`` is the command line.
+Layering: ``units`` and ``fileio`` depend on nothing; ``plant`` and
+``results`` on them only (not on the firmware); ``scenario`` on
+``firmware_model``; ``engine`` ties them together; ``cli`` is the command
+line (tests/unit/test_layering.py).
 """
 
 from __future__ import annotations
 
 from .engine import Simulation as Simulation, simulate as simulate
 from .results import (
+    TRACE as TRACE,
     TRACE_COLUMNS as TRACE_COLUMNS,
     DirectorySink as DirectorySink,
     MemorySink as MemorySink,
     SimulationResult as SimulationResult,
 )
+from .results.run_info import pumpsim_version as _pumpsim_version
 from .scenario import Scenario as Scenario, ScenarioError as ScenarioError, load_scenario as load_scenario
 
-__version__ = "0.1.0"
+#: The installed version (from the package metadata; pyproject.toml says it once).
+__version__ = _pumpsim_version()

@@ -14,12 +14,13 @@ import re
 import sys
 import time
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
 from firmware_model import MODE_NAMES
 
+from .results.records import Event, Summary
 from .scenario import Scenario, ScenarioError, builtin_names, builtin_text, load_scenario, with_duration
 from .scenario.builtin import DEFAULT, builtin_summary
 from .scenario.sizing import OUTPUT_LIMIT_BYTES, estimate_output, format_bytes
@@ -79,6 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit status."""
     try:
         args, extra = _parser().parse_known_args(argv)
+        args.argv = ["pumpsim", *(sys.argv[1:] if argv is None else argv)]  # as typed, for run.json
         if extra:
             cmd = f" {args.command}" if args.command else ""
             raise UserError(f"{cmd.strip() + ': ' if cmd else ''}unrecognized arguments: {' '.join(extra)} "
@@ -127,7 +129,7 @@ def _size_check(sc: Scenario, force: bool) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     from .engine import Simulation
-    from .results import DirectorySink
+    from .results import DirectorySink, run_info
 
     sc = _load(args.scenario)
     if args.days is not None:
@@ -158,31 +160,38 @@ def _run(args: argparse.Namespace) -> int:
     except OSError as e:
         raise UserError(f"--out {out}: cannot write there ({e.strerror or e})") from None
     sim = Simulation(sc, seed=args.seed, exact=args.exact, sink=sink)
+    started = datetime.now(UTC)
     t0 = time.perf_counter()
     try:
         res = sim.run()
     except KeyboardInterrupt:
+        sink.write_run_info(run_info(started=started, wall_s=time.perf_counter() - t0, argv=args.argv,
+                                     exact=args.exact, seed_override=args.seed))
         print(f"\npumpsim: interrupted at day {sim.summary()['simulated_s'] / 86400:.2f}; "
               f"partial outputs in {out}/ (summary.json has \"complete\": false)", file=sys.stderr)
         return EXIT_INTERRUPTED
     wall = time.perf_counter() - t0
+    # What varies from run to run goes to run.json; the other files depend only on scenario and seed.
+    sink.write_run_info(run_info(started=started, wall_s=wall, argv=args.argv, exact=args.exact,
+                                 seed_override=args.seed))
     if args.quiet:
         print(out)
     else:
-        print(format_summary(res.summary, res.events, wall))
-        print(f"\noutputs: {out}/ (summary.json, events.jsonl, trace.csv, scenario.toml)")
+        print(format_summary(res.summary, res.events, wall, exact=args.exact))
+        print(f"\noutputs: {out}/ (summary.json, events.jsonl, trace.csv, scenario.toml, run.json)")
     return 0
+
 
 
 def _days(t_s: float | None) -> str:
     return "never" if t_s is None else f"day {t_s / 86400:.3f}"
 
 
-def format_summary(s: dict[str, Any], events: list[dict[str, Any]], wall_s: float) -> str:
-    """A readable multi-line summary of a run."""
+def format_summary(s: Summary, events: Sequence[Event], wall_s: float, exact: bool = False) -> str:
+    """A readable multi-line summary of a run (*exact*: it ran in exact mode)."""
     lines = [
         f"scenario  {s['scenario']}   seed {s['seed']}   {s['simulated_s'] / 86400:g} days"
-        f"{'   (exact mode)' if s['exact'] else ''}   {wall_s * 1000:.0f} ms",
+        f"{'   (exact mode)' if exact else ''}   {wall_s * 1000:.0f} ms",
         "",
         f"strokes                  {s['strokes']:>14,}",
         f"pumped                   {s['pumped_ml']:>14.3f} mL",

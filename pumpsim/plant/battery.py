@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from firmware_model import MS_PER_DAY
+from ..units import MS_PER_DAY
 
 
 @dataclass(frozen=True, slots=True)

@@ -55,7 +55,8 @@ class Catheter:
         starts = np.asarray(self.xs)
         i = np.searchsorted(starts, xs, side="right") - 1
         np.maximum(i, 0, out=i)
-        return np.asarray(self.ms)[i] + np.asarray(self.cs)[i] * (xs - starts[i])
+        mass: np.ndarray = np.asarray(self.ms)[i] + np.asarray(self.cs)[i] * (xs - starts[i])
+        return mass
 
     def delivered_mass(self, pumped_nl: np.ndarray) -> np.ndarray:
         """Drug mass out of the tip (ng) when *pumped_nl* has been pumped in."""
@@ -63,9 +64,17 @@ class Catheter:
 
     def content_mass(self, pumped_nl: np.ndarray) -> np.ndarray:
         """Drug mass inside the catheter (ng) when *pumped_nl* has been pumped in."""
-        return self.mass_along(pumped_nl) - self.mass_along(pumped_nl - self.volume_nl)
+        content: np.ndarray = self.mass_along(pumped_nl) - self.mass_along(pumped_nl - self.volume_nl)
+        return content
 
     def tip_conc(self, pumped_nl: float) -> float:
         """Concentration (ng/nL) of the fluid now leaving the tip."""
         i = max(bisect.bisect_right(self.xs, pumped_nl - self.volume_nl) - 1, 0)
         return self.cs[i]
+
+    def tip_conc_many(self, pumped_nl: np.ndarray) -> np.ndarray:
+        """Vectorised :meth:`tip_conc` for an array of pumped volumes."""
+        starts = np.asarray(self.xs)
+        i = np.maximum(np.searchsorted(starts, pumped_nl - self.volume_nl, side="right") - 1, 0)
+        conc: np.ndarray = np.asarray(self.cs)[i]
+        return conc

@@ -111,9 +111,16 @@ class StrokeStream:
             k += stop - i
         return None
 
+    @property
+    def chunks_held(self) -> int:
+        """Chunks of stroke volumes in memory (each :data:`CHUNK` strokes)."""
+        return len(self._chunks)
+
     def release_before(self, k: int) -> None:
         """Forget chunks holding only strokes below *k* (they will not be queried again)."""
         j_keep = max(0, (k - 1) // CHUNK)
+        if j_keep <= self._released:
+            return
         for j in range(self._released, j_keep):
             self._chunks.pop(j, None)
         self._released = max(self._released, j_keep)

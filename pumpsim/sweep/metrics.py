@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Sequence
-from typing import Any
 
+from ..results.records import Event, Summary
 from .plan import SweepPlan, build_run
 from .records import DryEpisode, FailedRun, OkRun, Params, RunMetrics, RunRecord
 
 
-def run_metrics(summary: dict[str, Any], events: list[dict[str, Any]]) -> RunMetrics:
+def run_metrics(summary: Summary, events: Sequence[Event]) -> RunMetrics:
     """Per-run metrics from a run's summary and events.
 
     Refill cycles are the refill visits + 1; a dry episode belongs to the cycle

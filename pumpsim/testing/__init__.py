@@ -5,7 +5,11 @@
   scenarios with refills, concentration changes and boluses;
 * :mod:`pumpsim.testing.invariants` - ``check_*`` functions that take a
   :class:`~pumpsim.SimulationResult` (or a controller, or its event log) and
-  raise AssertionError naming the broken rule and its requirement id.
+  raise AssertionError naming the broken rule and its requirement id;
+* :mod:`pumpsim.testing.records` - :func:`check_records`: a run's summary and
+  events are exactly the typed records of :mod:`pumpsim.results.records`;
+* :mod:`pumpsim.testing.workloads` - the scenarios the benchmarks time (a
+  device-year, per-stroke and per-event series, a pump left empty).
 
 Hypothesis is a development dependency (``pip install pumpsim[dev]``): importing
 :mod:`pumpsim` never imports it, importing this package does. The invariants
@@ -51,6 +55,7 @@ from .invariants import (
     check_event_log as check_event_log,
     check_monotone_trace as check_monotone_trace,
 )
+from .records import check_record as check_record, check_records as check_records
 from .strategies import (
     ALL_MODES as ALL_MODES,
     concentrations as concentrations,

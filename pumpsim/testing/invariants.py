@@ -34,6 +34,7 @@ from firmware_model import (
 from firmware_model.alarms import PRIORITY, repeat_interval_ms, tone_for
 from pumpsim.results import SimulationResult
 from pumpsim.scenario.model import Scenario
+from pumpsim.testing.records import check_records
 
 __all__ = [
     "AlarmStep",
@@ -76,8 +77,7 @@ def check_conservation(result: SimulationResult, rel_tol: float = 1e-9, abs_tol:
     :func:`math.isclose` (*rel_tol*, *abs_tol* in mL or mg).
     """
     bal = result.summary["balance"]
-    for unit in ("ml", "mg"):
-        a, b = bal[f"in_{unit}"], bal[f"out_{unit}"]
+    for unit, a, b in (("ml", bal["in_ml"], bal["out_ml"]), ("mg", bal["in_mg"], bal["out_mg"])):
         if not math.isclose(a, b, rel_tol=rel_tol, abs_tol=abs_tol):
             raise _fail(
                 "conservation",
@@ -224,7 +224,7 @@ class AlarmTimeline:
             if a not in self._active:
                 raise _fail(
                     "REQ-ALM-005", f"step {n}: tone for {ALARM_NAMES[a]} at {s.t_ms} ms while it is not raised "
-                    f"(raised: {sorted(x.name for x in self._active)})",
+                    f"(raised: {sorted(ALARM_NAMES[x] for x in self._active)})",
                 )
             top = _top(self._active)
             if PRIORITY[a] < PRIORITY[top]:
@@ -394,10 +394,9 @@ def check_alarm_thresholds(result: SimulationResult, scenario: Scenario) -> None
     jump_times = {ev["t_ms"] for ev in result.events if ev["kind"] in ("boot", "visit", "refill", "threshold")}
     stopped_times = {ev["t_ms"] for ev in result.events if ev["kind"] == "delivery_stopped"}
     for n, ev in enumerate(result.events):
-        kind = ev["kind"]
-        if kind == "threshold":
+        if ev["kind"] == "threshold":
             low = round(ev["low_reservoir_ml"] * NL_PER_ML)
-        if kind != "alarm":
+        if ev["kind"] != "alarm":
             continue
         alarm = _ALARM_BY_NAME[ev["alarm"]]
         req, thr = ("REQ-ALM-001", low) if alarm == AlarmId.LOW_RESERVOIR else ("REQ-ALM-002", floor)
@@ -472,9 +471,10 @@ def check_estimate_vs_truth(result: SimulationResult, tol_ml: float) -> None:
 
 
 def check_all(result: SimulationResult, scenario: Scenario, rel_tol: float = 1e-9) -> None:
-    """Every scenario-independent invariant of a completed run."""
+    """Every scenario-independent invariant of a completed run (its records' shape included)."""
     if not result.summary["complete"]:
         raise _fail("complete", "the run did not complete")
+    check_records(result)
     check_conservation(result, rel_tol)
     check_monotone_trace(result)
     check_alarm_consistency(result, scenario)

@@ -231,4 +231,4 @@ def test_old_strokes_are_released_with_and_without_a_trace() -> None:
     for trace in (True, False):
         sim = pumpsim.Simulation(sc, trace=trace)
         sim.run()
-        assert len(sim.stream._chunks) <= 3, (trace, len(sim.stream._chunks))
+        assert sim.plant.stream.chunks_held <= 3, (trace, sim.plant.stream.chunks_held)

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import pumpsim
-from benchmarks import scenarios as bench
-from firmware_model import MS_PER_DAY
 from pumpsim.scenario import builtin_names, with_duration
-
-
-def _comparable(summary: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in summary.items() if k not in ("wall_s", "exact")}
+from pumpsim.testing import workloads
+from pumpsim.units import MS_PER_DAY
 
 
 @pytest.mark.slow
@@ -24,8 +20,7 @@ def test_builtin_scenarios_identical_in_both_modes(name: str) -> None:
     sc = pumpsim.load_scenario(name)
     bulk = pumpsim.simulate(sc)
     exact = pumpsim.simulate(sc, exact=True)
-    assert exact.summary["exact"] is True and bulk.summary["exact"] is False
-    assert _comparable(bulk.summary) == _comparable(exact.summary)
+    assert bulk.summary == exact.summary
     assert bulk.events == exact.events
     assert bulk.trace is not None and exact.trace is not None
     for col, values in bulk.trace.items():
@@ -38,14 +33,12 @@ def test_modes_identical_with_stroke_noise_and_another_seed() -> None:
     for seed in (0, 12345):
         a = pumpsim.simulate(sc, seed=seed)
         b = pumpsim.simulate(sc, seed=seed, exact=True)
-        assert _comparable(a.summary) == _comparable(b.summary)
+        assert a.summary == b.summary
         assert a.events == b.events
 
 
 def test_modes_identical_with_a_fine_trace_and_events_on_grid_rows() -> None:
     """Events at grid instants (one-minute trace, boluses, bridge, priming) never leave two rows at one time."""
-    from pathlib import Path
-
     sc = pumpsim.load_scenario(Path(__file__).with_name("edge_minute_trace.toml"))
     a = pumpsim.simulate(sc)
     b = pumpsim.simulate(sc, exact=True)
@@ -56,6 +49,7 @@ def test_modes_identical_with_a_fine_trace_and_events_on_grid_rows() -> None:
     assert a.events == b.events
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", builtin_names())
 def test_trace_off_changes_nothing_but_the_trace(name: str) -> None:
     """Sweeps run with trace=False, which takes shortcuts (no per-wake row state): the summary and
@@ -63,20 +57,20 @@ def test_trace_off_changes_nothing_but_the_trace(name: str) -> None:
     sc = pumpsim.load_scenario(name)
     traced = pumpsim.simulate(sc)
     bare = pumpsim.simulate(sc, trace=False)
-    assert _comparable(bare.summary) == _comparable(traced.summary)
+    assert bare.summary == traced.summary
     assert bare.events == traced.events
     assert bare.summary["prescribed_mg"] > 0
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", [n for n in bench.all_scenarios() if n != "default"])
+@pytest.mark.parametrize("name", [n for n in workloads.all_scenarios() if n != "default"])
 def test_benchmark_scenarios_identical_in_both_modes(name: str) -> None:
     """Every scenario the benchmarks time (default is a built-in, above), its first 40 days: identical outputs."""
-    sc = with_duration(bench.all_scenarios()[name], 40 * MS_PER_DAY)
+    sc = with_duration(workloads.all_scenarios()[name], 40 * MS_PER_DAY)
     bulk = pumpsim.simulate(sc)
     exact = pumpsim.simulate(sc, exact=True)
     assert bulk.summary["strokes"] > 0 and bulk.summary["events"] >= 5  # not a vacuous comparison
-    assert _comparable(bulk.summary) == _comparable(exact.summary)
+    assert bulk.summary == exact.summary
     assert bulk.events == exact.events
     assert bulk.trace is not None and exact.trace is not None
     for col, values in bulk.trace.items():

@@ -108,6 +108,7 @@ def test_scenarios_list_and_show_roundtrip(tmp_path: Path) -> None:
     assert v.returncode == 0 and "OK" in v.stdout and "22 visits" in v.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(os.name != "posix", reason="needs SIGINT")
 def test_ctrl_c_leaves_readable_partial_outputs(tmp_path: Path) -> None:
     """SIGINT during a long run: exit 130, summary.json says complete=false, trace rows so far parse."""
@@ -131,6 +132,8 @@ def test_ctrl_c_leaves_readable_partial_outputs(tmp_path: Path) -> None:
     assert float(rows[-1]["t_s"]) <= s["simulated_s"]  # no row beyond what the summary covers
     for line in (out / "events.jsonl").read_text().splitlines():
         json.loads(line)
+    info = json.loads((out / "run.json").read_text())
+    assert info["mode"] == "exact" and "wall_s" not in s
 
 
 def test_days_beyond_the_scenario_keeps_refilling(tmp_path: Path) -> None:

@@ -1,8 +1,10 @@
-"""The scenarios the benchmarks time, built from the built-ins.
+"""Workloads: the scenarios the benchmarks time, built from the built-ins.
 
-Kept apart from the timing code so the test suite can check that every one
-of them gives identical outputs in bulk and exact mode
-(tests/scenario/test_exact_vs_bulk.py).
+Part of the testing kit so that the benchmarks (``python -m benchmarks``) and
+the test suite share them without the tests importing the benchmarks: the
+tests check that every one gives identical outputs in bulk and exact mode
+(tests/scenario/test_exact_vs_bulk.py). Also useful to time or stress a
+change of your own against the same loads.
 """
 
 from __future__ import annotations

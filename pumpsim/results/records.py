@@ -1,0 +1,269 @@
+"""The records a run writes, typed: summary.json, each kind of event in events.jsonl, run.json.
+
+Each field is declared once, here, with its type, its unit and the text that
+documents it (``Annotated[type, Doc(unit, text)]``); the field tables of
+docs/output-format.md are generated from these declarations
+(:mod:`pumpsim.results.doctables`, checked by tests/unit/test_records.py). The
+order of the declarations is the order of the keys in the files.
+
+At run time the records are plain dicts (JSON-ready); the types are for
+``mypy`` and for readers.
+"""
+
+# No `from __future__ import annotations` here: TypedDict reads NotRequired[...]
+# from evaluated annotations only (Python 3.11), and the docs generator reads the
+# Annotated metadata at run time.
+
+from dataclasses import dataclass
+from typing import Annotated, Literal, NotRequired, TypedDict
+
+
+@dataclass(frozen=True, slots=True)
+class Doc:
+    """Unit (empty if none) and documentation text of one record field."""
+
+    unit: str
+    text: str
+
+
+# ------------------------------------------------------------------ summary.json
+
+
+class AlarmEpisode(TypedDict):
+    """One alarm from raising to clearing."""
+
+    alarm: Annotated[str, Doc("", "The alarm's name (`low_reservoir`, `empty_reservoir`).")]
+    t_s: Annotated[float, Doc("s", "Raised.")]
+    cleared_t_s: Annotated[float | None, Doc("s", "Cleared, or `null` if still active at the end.")]
+
+
+class Balance(TypedDict):
+    """Mass balance: what was put in against where it is now."""
+
+    in_ml: Annotated[float, Doc(
+        "mL", "Volume put in: the initial fill, the initial content of the dead volume, and every refill injection.")]
+    out_ml: Annotated[float, Doc(
+        "mL", "Where it is now: reservoir + dead volume + delivered + aspirated + overflowed. Equal to `in_ml` up "
+              "to float rounding.")]
+    in_mg: Annotated[float, Doc(
+        "mg", "Drug mass put in: fill, initial dead-volume content (0 if `primed = false`), refills.")]
+    out_mg: Annotated[float, Doc(
+        "mg", "Reservoir + dead volume content + delivered + aspirated + overflowed mass. Equal to `in_mg` up to "
+              "float rounding.")]
+    aspirated_ml: Annotated[float, Doc("mL", "Volume drawn out at refills.")]
+    aspirated_mg: Annotated[float, Doc("mg", "Drug mass drawn out at refills.")]
+    overflow_ml: Annotated[float, Doc("mL", "Injected volume that did not fit under the reservoir capacity.")]
+    catheter_ml: Annotated[float, Doc("mL", "The dead volume: catheter volume + pump `internal_volume`.")]
+
+
+class Summary(TypedDict):
+    """summary.json: the run's totals. Identical for the same scenario and seed, bulk or exact mode."""
+
+    scenario: Annotated[str, Doc("", "Scenario `name`.")]
+    seed: Annotated[int, Doc("", "Seed actually used (the scenario's, or the `--seed` / `seed=` override).")]
+    complete: Annotated[bool, Doc("", "`true` if the run reached its end; `false` after an interruption.")]
+    duration_s: Annotated[float, Doc("s", "Requested run length (the scenario's `duration`, or `--days`).")]
+    simulated_s: Annotated[float, Doc("s", "Simulated time reached. Equal to `duration_s` when `complete`.")]
+    strokes: Annotated[int, Doc(
+        "strokes", "Motor strokes since t = 0, including strokes that moved nothing because the real reservoir "
+                   "was dry.")]
+    pumped_ml: Annotated[float, Doc(
+        "mL", "Volume pumped into the catheter since t = 0 (the position on the pumped-volume axis).")]
+    delivered_ml: Annotated[float, Doc(
+        "mL", "Volume that left the catheter tip. Equal to `pumped_ml`: in plug flow every nL pumped in pushes one "
+              "nL out of the tip. What differs is the drug it carries.")]
+    delivered_mg: Annotated[float, Doc("mg", "Drug mass that left the catheter tip, into the patient.")]
+    prescribed_mg: Annotated[float, Doc(
+        "mg", "Time integral of the firmware's programmed dose rate: the motor program's rate × the concentration "
+              "the firmware believes the reservoir holds. It includes priming and bridge boluses; while delivery is "
+              "stopped at the empty floor it keeps counting what the prescription in force calls for (the patient "
+              "was prescribed that drug, and did not get it). Compare with `delivered_mg` to see the effect of "
+              "calibration error, a dry reservoir, an unprimed catheter or a concentration change.")]
+    reservoir_actual_ml: Annotated[float, Doc("mL", "Real reservoir volume at the end.")]
+    reservoir_estimated_ml: Annotated[float, Doc(
+        "mL", "Firmware's estimate at the end (1 nL resolution, rounded down).")]
+    catheter_content_mg: Annotated[float, Doc(
+        "mg", "Drug mass inside the dead volume (catheter plus pump `internal_volume`) at the end.")]
+    alarms: Annotated[list[AlarmEpisode], Doc("", "Alarm episodes in order of raising.")]
+    dry_t_s: Annotated[float | None, Doc("s", "First time the real reservoir ran dry, or `null`.")]
+    dry_count: Annotated[int, Doc("", "How many times it ran dry (each refill ends a dry period).")]
+    dry_total_s: Annotated[float, Doc("s", "Total time the real reservoir was dry, up to the end.")]
+    predicted_low_reservoir_t_s: Annotated[float | None, Doc(
+        "s", "The firmware's latest prediction of when the low-reservoir alarm will be raised, in whole seconds "
+             "from t = 0; `null` if the alarm was already active, delivery was stopped, or the threshold is never "
+             "reached. Updated at boot and whenever a command changed the schedule.")]
+    tones: Annotated[int, Doc("", "Number of alarm tones played (= number of `tone` events).")]
+    visits: Annotated[int, Doc("", "Number of visits handled (= number of `visit` events).")]
+    events: Annotated[int, Doc("", "Number of lines in `events.jsonl`.")]
+    log_records_lost: Annotated[int, Doc(
+        "records", "Firmware event-log records overwritten (ring buffer of 256) before the engine read them. 0 in "
+                   "normal runs; above 0 means `events.jsonl` has gaps.")]
+    balance: Annotated[Balance, Doc("", "Mass balance.")]
+
+
+# ------------------------------------------------------------------ events.jsonl
+
+
+class EventBase(TypedDict):
+    """Fields every event starts with (then `kind`)."""
+
+    t_s: Annotated[float, Doc("s", "Time (= `t_ms / 1000`).")]
+    t_ms: Annotated[int, Doc("ms", "Time, exact integer.")]
+
+
+class BootEvent(EventBase):
+    """The controller started (t = 0)."""
+
+    kind: Literal["boot"]
+    firmware_version: Annotated[int, Doc("", "The controller's firmware version.")]
+
+
+class ReprogramEvent(EventBase):
+    """A prescription was programmed: at boot, by a visit's prescription, or with a refill."""
+
+    kind: Literal["reprogram"]
+    mode: Annotated[str, Doc("", "`continuous`, `flex`, `periodic_bolus`, `single_bolus` or `stopped`.")]
+    daily_dose_mg: Annotated[float, Doc(
+        "mg", "The nominal dose over one day: flex = time-weighted sum of the steps, periodic_bolus = basal + "
+              "bolus × boluses per day, 0 for `stopped` and `single_bolus`.")]
+
+
+class PredictionEvent(EventBase):
+    """The firmware's prediction of the low-reservoir alarm time; written at boot and after every command that
+    changed the schedule."""
+
+    kind: Literal["prediction"]
+    predicted_low_reservoir_t_s: Annotated[float | None, Doc(
+        "s", "Predicted alarm time in whole seconds, or `null` if the alarm is active, delivery is stopped or the "
+             "threshold is never reached.")]
+
+
+class VisitEvent(EventBase):
+    """A clinic visit (engine side). The refill fields are present when the visit refills."""
+
+    kind: Literal["visit"]
+    origin: Annotated[str, Doc("", "`\"visit N\"` (the Nth `[[visit]]` in the file) or `\"refill_plan\"`.")]
+    refill_ml: NotRequired[Annotated[float, Doc("mL", "Volume injected.")]]
+    aspirate: NotRequired[Annotated[bool, Doc("", "Whether the old content was aspirated first.")]]
+    concentration_mg_per_ml: NotRequired[Annotated[float, Doc("mg/mL", "Concentration of the injected drug.")]]
+    residual_actual_ml: NotRequired[Annotated[float, Doc("mL", "The real residual before aspiration.")]]
+    aspirated_ml: NotRequired[Annotated[float, Doc("mL", "Volume drawn out.")]]
+    overflow_ml: NotRequired[Annotated[float, Doc("mL", "Injected volume that did not fit.")]]
+    entered_ml: NotRequired[Annotated[float, Doc(
+        "mL", "What the clinician entered into the programmer (see [scenario format]"
+              "(scenario-format.md#what-happens-at-a-refill)).")]]
+
+
+class RefillEvent(EventBase):
+    """The firmware accepted a refill."""
+
+    kind: Literal["refill"]
+    entered_ml: Annotated[float, Doc("mL", "Volume the firmware was told the reservoir now holds.")]
+    concentration_mg_per_ml: Annotated[float, Doc("mg/mL", "Concentration the firmware was told.")]
+    reservoir_actual_ml: NotRequired[Annotated[float, Doc(
+        "mL", "The real volume after aspiration, injection and mixing (simulator only).")]]
+    mixed_concentration_mg_per_ml: NotRequired[Annotated[float, Doc(
+        "mg/mL", "The real concentration after mixing (simulator only).")]]
+
+
+class BolusEvent(EventBase):
+    """A bolus started or ended. A periodic or single bolus window interrupted by a priming bolus shows as `end`
+    at the priming start and `start` again when priming ends."""
+
+    kind: Literal["bolus"]
+    bolus: Annotated[str, Doc("", "`periodic`, `single`, `priming` or `bridge`.")]
+    state: Annotated[Literal["start", "end"], Doc("", "`start` or `end`.")]
+    volume_ml: NotRequired[Annotated[float, Doc(
+        "mL", "For `priming` and `bridge` only: the dead volume the bolus pushes (a bridge ended early by a new "
+              "refill has none).")]]
+
+
+class AlarmEvent(EventBase):
+    """An alarm was raised or cleared."""
+
+    kind: Literal["alarm"]
+    alarm: Annotated[str, Doc("", "`low_reservoir` or `empty_reservoir`.")]
+    state: Annotated[Literal["raised", "cleared"], Doc("", "`raised` or `cleared`.")]
+    reservoir_estimated_ml: Annotated[float, Doc("mL", "The firmware's estimate at that moment.")]
+
+
+class ToneEvent(EventBase):
+    """The sounder played one tone pattern. Only the highest-priority active alarm sounds."""
+
+    kind: Literal["tone"]
+    pattern: Annotated[str, Doc(
+        "", "`non_critical` (a 1 s single tone) or `critical` (a 3 s two-tone) [C].")]
+    alarm: Annotated[str, Doc("", "The alarm that owns the tone.")]
+    duration_ms: Annotated[int, Doc("ms", "Length of the pattern.")]
+
+
+class DeliveryStoppedEvent(EventBase):
+    """The firmware stopped the motor because its estimate reached the empty floor. Delivery resumes silently
+    when the alarm clears (see the `alarm` event)."""
+
+    kind: Literal["delivery_stopped"]
+    alarm: Annotated[str, Doc("", "The alarm that stopped delivery (`empty_reservoir`).")]
+
+
+class ThresholdEvent(EventBase):
+    """A visit changed the low-reservoir alarm threshold."""
+
+    kind: Literal["threshold"]
+    low_reservoir_ml: Annotated[float, Doc("mL", "The new threshold.")]
+
+
+class RejectedEvent(EventBase):
+    """The firmware refused a command; nothing in the firmware changed. For a refill, the plant has still been
+    refilled."""
+
+    kind: Literal["rejected"]
+    reason: Annotated[str, Doc(
+        "", "`rate_too_high`, `rate_too_low`, `volume_above_capacity`, `bad_concentration` or `bad_value`.")]
+    command: Annotated[str, Doc("", "`refill`, `reprogram`, `priming_bolus` or `set_low_reservoir`.")]
+
+
+class DryEvent(EventBase):
+    """The real reservoir became empty. Later strokes move nothing until a refill; the firmware is not told."""
+
+    kind: Literal["dry"]
+    strokes: Annotated[int, Doc("strokes", "The stroke count at which it emptied.")]
+
+
+class LogEvent(EventBase):
+    """A firmware log record the engine has no translation for (raw integers). No current record code
+    produces it."""
+
+    kind: Literal["log"]
+    code: Annotated[int, Doc("", "The record's code.")]
+    a: Annotated[int, Doc("", "Its first argument.")]
+    b: Annotated[int, Doc("", "Its second argument.")]
+
+
+#: One line of events.jsonl.
+Event = (BootEvent | ReprogramEvent | PredictionEvent | VisitEvent | RefillEvent | BolusEvent | AlarmEvent
+         | ToneEvent | DeliveryStoppedEvent | ThresholdEvent | RejectedEvent | DryEvent | LogEvent)
+
+#: Every event record type, in the order the docs list them.
+EVENT_TYPES: tuple[type, ...] = (
+    BootEvent, ReprogramEvent, PredictionEvent, VisitEvent, RefillEvent, BolusEvent, AlarmEvent, ToneEvent,
+    DeliveryStoppedEvent, ThresholdEvent, RejectedEvent, DryEvent, LogEvent,
+)
+
+
+# ------------------------------------------------------------------ run.json
+
+
+class RunInfo(TypedDict):
+    """run.json: how and where a run was made. Varies from run to run, so it is kept out of the other files."""
+
+    pumpsim_version: Annotated[str, Doc("", "Version of the installed pumpsim.")]
+    python_version: Annotated[str, Doc("", "Python version (`3.11.7`).")]
+    numpy_version: Annotated[str, Doc("", "numpy version (it generates the stroke-volume stream).")]
+    platform: Annotated[str, Doc("", "Operating system and machine (`platform.platform()`).")]
+    host: Annotated[str, Doc("", "Host name.")]
+    started_utc: Annotated[str, Doc("", "Wall-clock start of the run, UTC, ISO 8601 (`2026-11-25T16:04:28Z`).")]
+    wall_s: Annotated[float, Doc("s", "Wall-clock duration of the simulation.")]
+    argv: Annotated[list[str], Doc("", "The command line, `pumpsim` first.")]
+    mode: Annotated[Literal["bulk", "exact"], Doc(
+        "", "`bulk` (default) or `exact` (`--exact`, one SimPy event per stroke). The outputs are identical.")]
+    seed_override: Annotated[int | None, Doc("", "The `--seed` given, or `null` (the scenario's seed was used).")]
