@@ -87,17 +87,19 @@ def is_terminal(stream: TextIO) -> bool:
 
 
 def progress_bar(total: float, *, desc: str, unit: str, enabled: bool | None = None, initial: float = 0,
-                 stream: TextIO | None = None) -> ProgressBar:
+                 stream: TextIO | None = None, delay_s: float = 0.0, leave: bool = True) -> ProgressBar:
     """A progress bar counting to *total* *unit* on *stream* (default: stderr).
 
     *enabled*: None shows it only if *stream* is a terminal; True always; False
     never. *initial* is work done before (a resumed sweep): it counts towards
-    the total but not towards the rate and the time left.
+    the total but not towards the rate and the time left. *delay_s*: draw
+    nothing until the work has taken that long (short runs stay quiet).
+    *leave*: keep the finished bar on screen.
     """
     out = sys.stderr if stream is None else stream
     show = is_terminal(out) if enabled is None else enabled
     if not show:
         return ProgressBar(None, out)
     bar = _Bar(total=total, initial=initial, desc=desc, unit=unit, file=out, dynamic_ncols=True,
-               smoothing=0.1, leave=True)
+               smoothing=0.1, leave=leave, delay=delay_s)
     return ProgressBar(bar, out)

@@ -180,11 +180,11 @@ SessionOutcome = Literal["running", "complete", "interrupted", "failed"]
 class SweepSession(TypedDict):
     """One session of a sweep (the first, or a --resume): what varies from session to session."""
 
-    started_at: str
+    started_utc: str
     wall_s: float | None
     host: str
     pumpsim_version: str
-    python: str
+    python_version: str
     argv: list[str]
     runner: str
     workers: int | None

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from ..fileio import write_json_atomic, write_text_atomic
+from ..results.run_info import pumpsim_version, utc_iso
 from .errors import SweepError
 from .plan import SweepPlan
 from .records import (
@@ -57,12 +58,6 @@ FILES = (CONFIG_FILE, RUNS_FILE, AGGREGATE_JSON, AGGREGATE_CSV, META_FILE)
 COMPARED = ("scenario", "scenario_source", "runs", "seed", "days", "vary")
 #: Keys a format-1 sweep.json had besides the plan (format 2 keeps them in run.json).
 _FORMAT_1_EXTRA = ("pumpsim_version", "created", "execution")
-
-
-def _version() -> str:
-    from .. import __version__
-
-    return __version__
 
 
 def _read_stored(out_dir: Path) -> tuple[SweepConfig, dict[str, Any]]:
@@ -180,11 +175,11 @@ def new_session(*, runner: str, workers: int | None, scheduler: str | None, chun
                 argv: Sequence[str] | None = None) -> SweepSession:
     """The run.json entry of a session starting now (``outcome`` "running" until :meth:`SweepStore.end_session`)."""
     return {
-        "started_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "started_utc": utc_iso(datetime.now(UTC)),
         "wall_s": None,
         "host": socket.gethostname(),
-        "pumpsim_version": _version(),
-        "python": platform.python_version(),
+        "pumpsim_version": pumpsim_version(),
+        "python_version": platform.python_version(),
         "argv": list(sys.argv if argv is None else argv),
         "runner": runner,
         "workers": workers,
@@ -229,8 +224,8 @@ class SweepStore:
         why = config_mismatch(plan, cfg)
         self._meta = read_meta(d)
         started_by = _started_by(self._meta, self._format_1)
-        if why is None and started_by is not None and started_by != _version():
-            why = f"pumpsim_version = {json.dumps(_version())} here, but {json.dumps(started_by)} in the sweep"
+        if why is None and started_by is not None and started_by != pumpsim_version():
+            why = f"pumpsim_version = {json.dumps(pumpsim_version())} here, but {json.dumps(started_by)} in the sweep"
         if why is not None:
             raise SweepError(f"--resume: the request does not match the sweep in {d}: {why}")
         return read_runs(self.runs_path, plan.runs)

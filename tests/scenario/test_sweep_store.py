@@ -171,8 +171,8 @@ def test_run_json_records_each_session(planned: Path, tmp_path: Path) -> None:
     assert meta["format"] == sweep.FORMAT and "format_1" not in meta
     (s,) = meta["sessions"]
     assert list(s) == list(SweepSession.__annotations__)
-    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", s["started_at"])
-    assert s["wall_s"] >= 0 and s["pumpsim_version"] == pumpsim.__version__ and s["python"].count(".") == 2
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", s["started_utc"])
+    assert s["wall_s"] >= 0 and s["pumpsim_version"] == pumpsim.__version__ and s["python_version"].count(".") == 2
     assert (s["argv"], s["runner"], s["workers"], s["chunk"], s["ran"], s["outcome"]) == (
         ["pumpsim", "sweep", "x"], "in-process", 1, 1, 3, "complete")
     assert "wall" not in (out / "sweep.json").read_text() and "created" not in (out / "sweep.json").read_text()

@@ -296,9 +296,9 @@ def test_validate_states_the_output_size_and_run_refuses_above_the_limit(
 def test_force_lets_a_run_above_the_limit_go_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                capsys: pytest.CaptureFixture[str]) -> None:
     """With the limit lowered to 1 kB, a one-day run is refused, and runs with --force."""
-    import pumpsim.cli
+    import pumpsim.cli.run
 
-    monkeypatch.setattr(pumpsim.cli, "OUTPUT_LIMIT_BYTES", 1000)
+    monkeypatch.setattr(pumpsim.cli.run, "OUTPUT_LIMIT_BYTES", 1000)
     assert main(["run", "analytic", "--days", "1", "--out", str(tmp_path / "a"), "--quiet"]) == 2
     assert "1 kB limit" in _one_error_line(capsys.readouterr().err) and not (tmp_path / "a").exists()
     assert main(["run", "analytic", "--days", "1", "--out", str(tmp_path / "b"), "--quiet", "--force"]) == 0
