@@ -353,6 +353,11 @@ def scenarios(
     times = sorted(draw(st.lists(st.integers(0, duration), max_size=max_visits), label="visit times"))
     visits: list[Visit] = []
     cur_conc, cur_rx = conc, rx
+    # The concentration before the last bridge bolus, while that bridge may still run (None: no bridge).
+    # During a bridge the firmware refuses a reprogram that does not suit the old concentration too
+    # (REQ-RX-009), and whether the bridge has ended by the next visit depends on the run: so such a
+    # reprogram is not drawn, and the prescription this strategy tracks stays the firmware's.
+    bridge_from: int | None = None
     for i, at in enumerate(times):
         refill = draw(st.booleans(), label="refill?")
         v_conc: int | None = None
@@ -368,9 +373,13 @@ def scenarios(
             # The kept dose must stay deliverable (and within the stroke budget) at the new concentration.
             if check_prescription(cur_rx, new_conc, budget_cfg) is not None or draw(st.booleans(), label="new rx?"):
                 v_rx = draw(rx_at(new_conc), label="refill prescription")
+            # REQ-RX-006: a refill without a bridge cancels a running one.
+            bridge_from = cur_conc if bridge else None
             cur_conc = new_conc
         elif draw(st.booleans(), label="reprogram?"):
             v_rx = draw(rx_at(cur_conc), label="new prescription")
+            if bridge_from is not None and check_prescription(v_rx, bridge_from, budget_cfg) is not None:
+                v_rx = None
         if v_rx is not None:
             cur_rx = v_rx
         priming = primings < 2 and draw(st.booleans(), label="priming?")
