@@ -140,6 +140,7 @@ def test_sigint_to_the_process_group_keeps_finished_runs(planned: Path, tmp_path
     assert read_sessions(out)[0]["outcome"] == "interrupted"
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(240)
 def test_dask_local_cluster_gives_the_process_pool_bytes(planned: Path, tmp_path: Path) -> None:
     """The same sweep on a real dask LocalCluster (2 workers) writes the process pool's files, byte for byte."""
