@@ -21,6 +21,7 @@ from typing import Any
 from firmware_model import FlexStep, Prescription, PrescriptionMode, PumpConfig, check_prescription
 from firmware_model.describe import rejection_field, rejection_message
 
+from ..analysis.refill_plan import catheter_volume_nl, dose_from_rate
 from ..units import NG_PER_MCG, NL_PER_ML, PL_PER_ML
 from . import quantities
 from .errors import ScenarioError, Shown
@@ -188,7 +189,7 @@ def with_duration(sc: Scenario, duration_ms: int) -> Scenario:
 def _catheter(sec: Section) -> CatheterSpec:
     vol = sec["volume"]
     if vol is None:
-        vol = int((sec["length"] * sec["volume_per_cm"]).to_integral_value())
+        vol = catheter_volume_nl(sec["length"], sec["volume_per_cm"])
         if vol > _MAX_CATHETER_NL:
             raise sec.error("length", f"a length that keeps the catheter volume (length x volume_per_cm = "
                                       f"{_ml(vol)}) at most {MAX_CATHETER_VOLUME}")
@@ -209,7 +210,7 @@ def _dose(sec: Section, conc: int) -> int:
     if rate is None:
         dose: int = sec["dose"]
         return dose
-    dose = (rate * conc + PL_PER_ML // 2) // PL_PER_ML
+    dose = dose_from_rate(rate, conc)
     # The pump is programmed in whole ng/day; refuse a rate that rounding would change by > 0.1 %.
     if not (dose > 0 and abs(dose * PL_PER_ML - rate * conc) * 1000 <= rate * conc):
         raise sec.error("rate", "a rate the pump can program in whole ng/day at this concentration "

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 from firmware_model import Prescription, PrescriptionMode, rate_pl_per_day_from_dose
 
+from ..analysis.refill_plan import time_to_threshold
 from ..units import MS_PER_DAY, NL_PER_ML, PL_PER_NL
 from .model import Scenario, Visit
 
@@ -138,8 +139,8 @@ def _alarm_walk(sc: Scenario, visits: list[Visit]) -> tuple[int, int]:
         rate = _rate_nl_per_day(rx, conc, p.min_rate_pl_per_day) / MS_PER_DAY  # nL per ms
         if rx.mode == PrescriptionMode.SINGLE_BOLUS:
             est -= rx.bolus_ng * NL_PER_ML / conc
-        t_low = t + max(est - low, 0) / rate
-        t_empty = t + max(est - floor, 0) / rate
+        t_low = t + time_to_threshold(est, low, rate)
+        t_empty = t + time_to_threshold(est, floor, rate)
         if t_low < t1:
             alarms += 1
             tones += _ticks(min(t_empty, t1) - t_low, p.non_critical_tone_interval_ms)

@@ -1,0 +1,24 @@
+"""Analyses of pump runs and bench data, and the clinic's arithmetic.
+
+* :mod:`.refill_plan` - days to the alarm and to empty, refill day, dose/rate, dead volume, bridge bolus
+  (domain.md §10 items 1-5; ``pumpsim refill-plan``);
+* :mod:`.drugs` - each drug's clinician unit, CSF kinetics and withdrawal (domain.md §6-7).
+
+Layering: this package depends on :mod:`pumpsim.units`, :mod:`pumpsim.results`
+and :mod:`firmware_model` only, so the scenario loader can use its formulas.
+"""
+
+from __future__ import annotations
+
+from .drugs import DRUGS as DRUGS, DrugFacts as DrugFacts, drug_facts as drug_facts, mass_unit as mass_unit
+from .refill_plan import (
+    ConcentrationChange as ConcentrationChange,
+    RefillPlan as RefillPlan,
+    Span as Span,
+    catheter_volume_nl as catheter_volume_nl,
+    concentration_change as concentration_change,
+    dose_from_rate as dose_from_rate,
+    plan_refill as plan_refill,
+    rate_from_dose as rate_from_dose,
+    time_to_threshold as time_to_threshold,
+)
