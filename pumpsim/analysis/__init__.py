@@ -2,7 +2,9 @@
 
 * :mod:`.refill_plan` - days to the alarm and to empty, refill day, dose/rate, dead volume, bridge bolus
   (domain.md §10 items 1-5; ``pumpsim refill-plan``);
-* :mod:`.drugs` - each drug's clinician unit, CSF kinetics and withdrawal (domain.md §6-7).
+* :mod:`.drugs` - each drug's clinician unit, CSF kinetics and withdrawal (domain.md §6-7);
+* :mod:`.series`, :mod:`.accuracy` - a delivered mass or volume series and its mean flow error and trumpet
+  curve (IEC 60601-2-24, time-scaled; docs/accuracy.md; ``pumpsim trumpet``).
 
 Layering: this package depends on :mod:`pumpsim.units`, :mod:`pumpsim.results`
 and :mod:`firmware_model` only, so the scenario loader can use its formulas.
@@ -10,6 +12,13 @@ and :mod:`firmware_model` only, so the scenario loader can use its formulas.
 
 from __future__ import annotations
 
+from .accuracy import (
+    AccuracyError as AccuracyError,
+    TrumpetParams as TrumpetParams,
+    TrumpetPoint as TrumpetPoint,
+    TrumpetResult as TrumpetResult,
+    trumpet as trumpet,
+)
 from .drugs import DRUGS as DRUGS, DrugFacts as DrugFacts, drug_facts as drug_facts, mass_unit as mass_unit
 from .refill_plan import (
     ConcentrationChange as ConcentrationChange,
@@ -22,3 +31,4 @@ from .refill_plan import (
     rate_from_dose as rate_from_dose,
     time_to_threshold as time_to_threshold,
 )
+from .series import Series as Series, SeriesError as SeriesError, read_series as read_series

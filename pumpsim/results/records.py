@@ -267,3 +267,38 @@ class RunInfo(TypedDict):
     mode: Annotated[Literal["bulk", "exact"], Doc(
         "", "`bulk` (default) or `exact` (`--exact`, one SimPy event per stroke). The outputs are identical.")]
     seed_override: Annotated[int | None, Doc("", "The `--seed` given, or `null` (the scenario's seed was used).")]
+
+
+# ------------------------------------------------------------------ accuracy.json (pumpsim trumpet)
+
+
+class TrumpetRow(TypedDict):
+    """One observation window of the trumpet curve (also a row of trumpet.csv)."""
+
+    window_s: Annotated[float, Doc("s", "Observation window P = n × S.")]
+    n: Annotated[int, Doc("intervals", "Sampling intervals per window.")]
+    windows: Annotated[int, Doc("", "Windows evaluated, m = N - n + 1 (sliding by S).")]
+    ep_max_pct: Annotated[float, Doc("%", "Ep(max): the largest error of the mean flow in any window of length P.")]
+    ep_min_pct: Annotated[float, Doc("%", "Ep(min): the smallest (most negative) such error.")]
+
+
+class AccuracyReport(TypedDict):
+    """accuracy.json: what `pumpsim trumpet` analysed, how, and the results (docs/accuracy.md)."""
+
+    source: Annotated[str, Doc("", "The CSV file analysed.")]
+    amount: Annotated[str, Doc("", "The column analysed: `mass_g`, `volume_ml` or `delivered_ml`.")]
+    samples: Annotated[int, Doc("", "Rows used.")]
+    not_weights: Annotated[int, Doc("", "Rows left out because the balance status was not a weight.")]
+    density_g_per_ml: Annotated[float | None, Doc("g/mL", "Density d used for a mass series; `null` for volume.")]
+    evaporation_mg_per_h: Annotated[float | None, Doc(
+        "mg/h", "Evaporation rate E added back to a mass series; `null` for volume.")]
+    rate_ml_per_day: Annotated[float, Doc("mL/day", "Reference rate r: the set rate, or the measured mean flow.")]
+    rate_given: Annotated[bool, Doc("", "`true` if r is the set rate (`--rate`); `false` if it is the mean flow.")]
+    cycle_s: Annotated[float | None, Doc("s", "Stroke cycle T = stroke volume / r used to round S, or `null`.")]
+    interval_s: Annotated[float, Doc("s", "Sampling interval S used (a whole number of cycles when T is known).")]
+    start_s: Annotated[float, Doc("s", "Start of the analysis period, on the file's time axis.")]
+    length_s: Annotated[float, Doc("s", "Length of the analysis period used, N × S.")]
+    mean_flow_ml_per_day: Annotated[float, Doc("mL/day", "Mean flow Q over the analysis period.")]
+    mean_error_pct: Annotated[float | None, Doc(
+        "%", "Mean flow error A = 100 (Q - r) / r; `null` without a set rate.")]
+    trumpet: Annotated[list[TrumpetRow], Doc("", "The trumpet curve, shortest window first.")]

@@ -62,3 +62,14 @@ def csv_rows(cols: Mapping[str, np.ndarray]) -> list[tuple[str, ...]]:
     """A batch of trace rows as CSV fields, each value in its column's format."""
     formatted = [[format(v, c.fmt) for v in cols[c.name].tolist()] for c in TRACE]
     return list(zip(*formatted, strict=True))
+
+
+#: The columns of trumpet.csv (``pumpsim trumpet``; the same fields as accuracy.json's ``trumpet`` rows).
+TRUMPET_COLUMNS: tuple[TraceColumn, ...] = (
+    TraceColumn("window_min", "min", "float64", _SIG9, "Observation window P."),
+    TraceColumn("window_s", "s", "float64", _SIG9, "The same, in seconds."),
+    TraceColumn("n", "intervals", "int64", "d", "Sampling intervals S per window."),
+    TraceColumn("windows", "", "int64", "d", "Windows evaluated, m = N - n + 1."),
+    TraceColumn("ep_max_pct", "%", "float64", _SIG9, "Ep(max): the largest error of the mean flow in a window."),
+    TraceColumn("ep_min_pct", "%", "float64", _SIG9, "Ep(min): the smallest error of the mean flow in a window."),
+)
