@@ -4,7 +4,9 @@
   (domain.md §10 items 1-5; ``pumpsim refill-plan``);
 * :mod:`.drugs` - each drug's clinician unit, CSF kinetics and withdrawal (domain.md §6-7);
 * :mod:`.series`, :mod:`.accuracy` - a delivered mass or volume series and its mean flow error and trumpet
-  curve (IEC 60601-2-24, time-scaled; docs/accuracy.md; ``pumpsim trumpet``).
+  curve (IEC 60601-2-24, time-scaled; docs/accuracy.md; ``pumpsim trumpet``);
+* :mod:`.pk` - the patient's one-compartment CSF model, band times, withdrawal episodes, trial curves (fed by
+  the engine from the trace rows of a scenario with a ``[patient]`` table; :mod:`pumpsim.engine.patient`).
 
 Layering: this package depends on :mod:`pumpsim.units`, :mod:`pumpsim.results`
 and :mod:`firmware_model` only, so the scenario loader can use its formulas.
@@ -20,6 +22,13 @@ from .accuracy import (
     trumpet as trumpet,
 )
 from .drugs import DRUGS as DRUGS, DrugFacts as DrugFacts, drug_facts as drug_facts, mass_unit as mass_unit
+from .pk import (
+    CsfModel as CsfModel,
+    CsfTracker as CsfTracker,
+    WithdrawalRule as WithdrawalRule,
+    csf_curve as csf_curve,
+    trial_curve as trial_curve,
+)
 from .refill_plan import (
     ConcentrationChange as ConcentrationChange,
     RefillPlan as RefillPlan,

@@ -169,7 +169,7 @@ def report(series: Series, r: TrumpetResult) -> AccuracyReport:
 def trumpet_csv(rows: list[TrumpetRow]) -> str:
     """trumpet.csv: a header and one row per window, in the formats of :data:`TRUMPET_COLUMNS`."""
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    w = csv.writer(buf)  # the csv module's line ends, as trace.csv
     w.writerow(c.name for c in TRUMPET_COLUMNS)
     for row in rows:
         values: dict[str, float] = {"window_min": row["window_s"] / (MS_PER_MIN // MS_PER_S),

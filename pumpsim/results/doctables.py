@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, NotRequired, Union, get_args, get_origin, get_type_hints
 
 from .records import EVENT_TYPES, AccuracyReport, Doc, EventBase, RunInfo, Summary
-from .trace_columns import TRACE, TRUMPET_COLUMNS, TraceColumn
+from .trace_columns import PK_COLUMNS, TRACE, TRIAL_COLUMNS, TRUMPET_COLUMNS, TraceColumn
 
 #: docs/output-format.md in a source checkout.
 DEFAULT_DOC = Path(__file__).resolve().parents[2] / "docs" / "output-format.md"
@@ -139,6 +139,8 @@ TABLES: dict[str, Callable[[], str]] = {
     "run": lambda: record_table(RunInfo),
     "accuracy": lambda: record_table(AccuracyReport),
     "trumpet-csv": lambda: trace_table(TRUMPET_COLUMNS),
+    "pk-csv": lambda: trace_table(PK_COLUMNS),
+    "trial-csv": lambda: trace_table(TRIAL_COLUMNS),
 }
 
 
