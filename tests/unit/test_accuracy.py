@@ -18,6 +18,8 @@ from pumpsim.analysis import accuracy
 from pumpsim.analysis.accuracy import TrumpetParams, trumpet, volume_ml
 from pumpsim.analysis.series import Series, read_series
 from pumpsim.cli import main
+from pumpsim.results.records import AccuracyReport
+from pumpsim.testing.records import check_record
 
 DAY_S = 86400.0
 
@@ -196,6 +198,7 @@ def test_trumpet_command_writes_csv_and_json(tmp_path: Path, capsys: pytest.Capt
     printed = capsys.readouterr().out
     assert "2 readings that were not weights left out" in printed and "mean flow error A = +0.00 %" in printed
     rec = json.loads((out / "accuracy.json").read_text())
+    check_record(rec, AccuracyReport, "accuracy.json")
     assert rec["not_weights"] == 2 and rec["interval_s"] == 360 and rec["start_s"] == 43200
     assert [row["window_s"] for row in rec["trumpet"]] == [720, 1440, 3600, 7920, 13680, 22320]
     rows = list(csv.DictReader((out / "trumpet.csv").open()))

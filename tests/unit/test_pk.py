@@ -16,6 +16,7 @@ from pumpsim.analysis import pk
 from pumpsim.analysis.pk import CsfModel, CsfTracker, WithdrawalRule, csf_curve, trial_curve
 from pumpsim.cli import main
 from pumpsim.scenario import ScenarioError
+from pumpsim.testing.records import check_records
 
 H = 3600.0
 DAY = 86400.0
@@ -201,6 +202,7 @@ def test_a_baclofen_pump_that_runs_dry_opens_a_withdrawal_window() -> None:
     assert ep["recovered_t_s"] is not None and 4 * DAY < ep["recovered_t_s"] < 4 * DAY + 6 * H
     assert p["withdrawal_at_risk_s"] == pytest.approx(ep["recovered_t_s"] - ep["onset_from_t_s"])
     assert res.pk is not None and res.pk["withdrawal_risk"].max() == 1
+    check_records(res)  # summary.json's `patient` is exactly the typed PatientSummary
 
 
 def test_without_a_patient_table_the_files_keep_their_bytes(tmp_path: Path) -> None:
@@ -284,3 +286,14 @@ def test_run_prints_the_patient(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert "CSF (baclofen, one compartment)" in out and "withdrawal episodes" in out
     assert "trial (bolus 50 mcg over 1 min)  CSF peak 332.9 ng/mL at 1 min; relief 60 % >= 50 %: passed" in out
     assert "pk.csv, trial.csv" in out
+
+
+def test_model_and_tracker_refuse_impossible_inputs() -> None:
+    with pytest.raises(ValueError):
+        CsfModel(0, 0.38)
+    with pytest.raises(ValueError):
+        CsfModel(150, -1)
+    tr = CsfTracker(CsfModel(150, 0.38))
+    tr.feed([0, 10], [0, 1])
+    with pytest.raises(ValueError):
+        tr.feed([10], [2])  # not after the last row fed

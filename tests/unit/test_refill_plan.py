@@ -194,3 +194,12 @@ def test_docstring_examples_hold() -> None:
     from pumpsim.analysis import refill_plan
 
     assert doctest.testmod(refill_plan).failed == 0
+
+
+def test_plan_refill_refuses_impossible_inputs() -> None:
+    for kwargs in ({"rate_pl_per_day": 0}, {"accuracy": 1.0}, {"accuracy": -0.1}, {"fill_nl": -1}):
+        args = {"fill_nl": 20 * ML, "alarm_nl": 2 * ML, "rate_pl_per_day": ML_DAY, "conc_ng_per_ml": 1, **kwargs}
+        with pytest.raises(ValueError):
+            plan_refill(**args)  # type: ignore[arg-type]
+    # At or below the alarm volume: the alarm is due at once, and the plan says so.
+    assert "the alarm sounds at once" in plan_refill(ML, 2 * ML, ML_DAY, 1).warnings()[0]
