@@ -73,7 +73,7 @@ class Visit:
 
 @dataclass(frozen=True, slots=True)
 class TrialSpec:
-    """A screening trial before the implant: a bolus (*bolus_ng* over *duration_ms*) or an infusion."""
+    """A screening trial before the implant: a bolus or an infusion of *amount_ng* over *duration_ms*."""
 
     kind: str
     #: Drug mass given: the bolus, or the infusion's dose rate x duration.
