@@ -72,16 +72,20 @@ def read_series(path: Path) -> Series:
     do not increase.
     """
     name = str(path)
-    st = path.stat()
-    if not stat.S_ISREG(st.st_mode):
-        raise SeriesError(f"{name}: expected a regular CSV file")
     try:
+        st = path.stat()
+        if not stat.S_ISREG(st.st_mode):
+            raise SeriesError(f"{name}: expected a regular CSV file")
         with open(path, encoding="utf-8", newline="") as f:
             return _parse(name, f)
+    except FileNotFoundError:
+        raise
     except UnicodeDecodeError as e:
         raise SeriesError(f"{name}: expected a UTF-8 text CSV file; byte {e.start} is not UTF-8") from None
     except csv.Error as e:
         raise SeriesError(f"{name}: not a readable CSV file ({e})") from None
+    except OSError as e:
+        raise SeriesError(f"{name}: cannot be read ({e.strerror or e})") from None
 
 
 class _Lines:
@@ -144,9 +148,7 @@ def _number(name: str, line: int, col: str, text: str, unit: str) -> float:
     try:
         x = float(text)
     except ValueError:
-        x = math.nan
-        if text.strip():
-            raise SeriesError(f"{name} line {line}: {col} = {text.strip()!r}: expected a number ({unit})") from None
+        raise SeriesError(f"{name} line {line}: {col} = {text.strip()!r}: expected a number ({unit})") from None
     if not math.isfinite(x):
         raise SeriesError(f"{name} line {line}: {col} = {text.strip()!r}: expected a finite number ({unit})")
     return x

@@ -136,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
     except AccuracyError as e:
         raise UserError(str(e)) from None
     out = args.out if args.out is not None else new_out_dir("trumpet-", args.file.stem)
-    _write(out, report(series, result))
+    write_outputs(out, report(series, result))
     print(format_table(series, result))
     print(f"\noutputs: {out}/ ({CSV_NAME}, {JSON_NAME})")
     return 0
@@ -179,7 +179,8 @@ def trumpet_csv(rows: list[TrumpetRow]) -> str:
     return buf.getvalue()
 
 
-def _write(out: Path, rec: AccuracyReport) -> None:
+def write_outputs(out: Path, rec: AccuracyReport) -> None:
+    """Write trumpet.csv and accuracy.json into *out* (created if needed); UserError if either exists already."""
     try:
         out.mkdir(parents=True, exist_ok=True)
         clash = [n for n in (CSV_NAME, JSON_NAME) if (out / n).exists()]
