@@ -54,6 +54,7 @@ from ._units import (
     NL_PER_UL as NL_PER_UL,
     PL_PER_ML as PL_PER_ML,
     PL_PER_NL as PL_PER_NL,
+    dose_ng_per_day_from_rate as dose_ng_per_day_from_rate,
     rate_pl_per_day_from_dose as rate_pl_per_day_from_dose,
 )
 from .alarms import ALARM_NAMES as ALARM_NAMES, AlarmId as AlarmId

@@ -9,9 +9,10 @@ The firmware model (:mod:`firmware_model`) runs against a plant model
     res.summary["delivered_mg"], res.events[:3]
 
 Layering: ``units`` and ``fileio`` depend on nothing; ``plant`` and
-``results`` on them only (not on the firmware); ``scenario`` on
-``firmware_model``; ``engine`` ties them together; ``cli`` is the command
-line (tests/unit/test_layering.py).
+``results`` on them only (not on the firmware); ``analysis`` (accuracy, CSF
+model, refill arithmetic) on ``results`` and ``firmware_model``; ``scenario``
+on ``firmware_model`` and ``analysis``; ``engine`` ties them together; ``cli``
+is the command line (tests/unit/test_layering.py).
 """
 
 from __future__ import annotations

@@ -64,9 +64,10 @@ class Parser(argparse.ArgumentParser):
 
 def builtin_commands() -> list[Command]:
     """The commands of this package, in the order ``pumpsim --help`` lists them."""
-    from . import run, scenarios, sweep
+    from . import refill_plan, run, scenarios, sweep, trumpet
 
-    return [run.COMMAND, sweep.COMMAND, scenarios.SCENARIOS, scenarios.VALIDATE]
+    return [run.COMMAND, sweep.COMMAND, scenarios.SCENARIOS, scenarios.VALIDATE, trumpet.COMMAND,
+            refill_plan.COMMAND]
 
 
 def plugin_commands() -> list[Command]:

@@ -1,12 +1,19 @@
-"""What several commands share: loading the named scenario and choosing a new output folder."""
+"""What several commands share: loading the named scenario, choosing a new output folder, parsing quantities."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 
-from ..scenario import Scenario, load_scenario
+from ..scenario import SCENARIO, Scenario, load_scenario
+from ..scenario.quantities import QuantityError
+from ..scenario.spec import Computed, Fixed
+from .app import UserError
+
+T = TypeVar("T")
 
 
 def load(name: str) -> Scenario:
@@ -31,3 +38,19 @@ def new_out_dir(prefix: str, name: str, root: Path = Path("runs")) -> Path:
         n += 1
         out = root / f"{prefix}{slug[:60]}-{stamp}-{n}"
     return out
+
+
+def quantity(flag: str, text: str, parse: Callable[[object], T]) -> T:
+    """Option *flag*'s *text* parsed by a :mod:`~pumpsim.scenario.quantities` parser; UserError if it is not one."""
+    try:
+        return parse(text)
+    except QuantityError as e:
+        raise UserError(f"{flag} {text!r}: expected {e.expected}") from None
+
+
+def schema_default(path: str) -> str:
+    """The default of scenario key *path* ("pump.reservoir") as written in a file ("20 mL"); the schema says it."""
+    d = SCENARIO.keys()[path].default
+    literal = d.literal if isinstance(d, Fixed | Computed) else None
+    assert isinstance(literal, str), f"{path} has no literal default"
+    return literal

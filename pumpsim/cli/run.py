@@ -9,13 +9,15 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ..analysis.drugs import mass_unit
 from ..progress import progress_bar
-from ..results.records import Event, Summary
+from ..results import DirectorySink
+from ..results.records import Event, PatientSummary, Summary
 from ..scenario import Scenario, with_duration
 from ..scenario.builtin import DEFAULT
 from ..scenario.sizing import OUTPUT_LIMIT_BYTES, estimate_output, format_bytes
 from ..scenario.spec import show_duration
-from ..units import MS_PER_DAY, MS_PER_H, MS_PER_S, S_PER_DAY
+from ..units import MS_PER_DAY, MS_PER_H, MS_PER_S, NG_PER_MCG, NG_PER_MG, S_PER_DAY
 from .app import EXIT_INTERRUPTED, Command, UserError
 from .common import load, new_out_dir
 
@@ -51,7 +53,7 @@ def size_check(sc: Scenario, force: bool) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..engine import Simulation
-    from ..results import DirectorySink, run_info
+    from ..results import run_info
 
     sc = load(args.scenario)
     if args.days is not None:
@@ -101,7 +103,8 @@ def run(args: argparse.Namespace) -> int:
         print(out)
     else:
         print(format_summary(res.summary, res.events, wall, exact=args.exact))
-        print(f"\noutputs: {out}/ (summary.json, events.jsonl, trace.csv, scenario.toml, run.json)")
+        extra = "".join(f", {f}" for f in (DirectorySink.PK, DirectorySink.TRIAL) if (out / f).exists())
+        print(f"\noutputs: {out}/ (summary.json, events.jsonl, trace.csv{extra}, scenario.toml, run.json)")
     return 0
 
 
@@ -140,6 +143,8 @@ def format_summary(s: Summary, events: Sequence[Event], wall_s: float, exact: bo
             lines.append(f"  ... {len(s['alarms']) - len(shown)} more in summary.json")
     else:
         lines.append("alarms                   none")
+    if "patient" in s:
+        lines += ["", *format_patient(s["patient"])]
     b = s["balance"]
     lines.append("")
     lines.append(f"balance   in {b['in_ml']:.4f} mL / out {b['out_ml']:.4f} mL;  in {b['in_mg']:.4f} mg / "
@@ -147,6 +152,38 @@ def format_summary(s: Summary, events: Sequence[Event], wall_s: float, exact: bo
     if not s["complete"]:
         lines.append("NOTE: the run did not complete")
     return "\n".join(lines)
+
+
+def format_patient(p: PatientSummary) -> list[str]:
+    """The patient's lines of the printed summary: CSF, band, withdrawal, trial (drug amounts in clinician units)."""
+    total = p["below_band_s"] + p["in_band_s"] + p["above_band_s"]
+    lines = [f"CSF ({p['drug']}, one compartment)  steady state {p['steady_state_ng_per_ml']:.4g} ng/mL; "
+             f"min {p['csf_min_ng_per_ml']:.4g}, max {p['csf_max_ng_per_ml']:.4g}, "
+             f"end {p['csf_end_ng_per_ml']:.4g} ng/mL (t1/2 {p['half_life_h']:.2f} h)"]
+    lo, hi = p["band_low_ng_per_ml"], p["band_high_ng_per_ml"]
+    if (lo is not None or hi is not None) and total > 0:
+        band = f"{'' if lo is None else f'{lo:g}'}-{'' if hi is None else f'{hi:g}'} ng/mL"
+        lines.append(f"  band {band}: in {100 * p['in_band_s'] / total:.1f} % of the time, below "
+                     f"{100 * p['below_band_s'] / total:.1f} %, above {100 * p['above_band_s'] / total:.1f} %")
+    if p["withdrawal_ng_per_ml"] is None:
+        lines.append("  withdrawal: none for this drug")
+    else:
+        eps = p["withdrawal_episodes"]
+        lines.append(f"  withdrawal episodes (below {p['withdrawal_ng_per_ml']:.4g} ng/mL): {len(eps)}; at risk "
+                     f"{p['withdrawal_at_risk_s'] * MS_PER_S / MS_PER_H:.1f} h in all")
+        for ep in eps[:6]:
+            back = "not by the end" if ep["recovered_t_s"] is None else _days(ep["recovered_t_s"])
+            lines.append(f"    below from {_days(ep['below_t_s'])}, severe withdrawal possible "
+                         f"{_days(ep['onset_from_t_s'])} to {_days(ep['onset_to_t_s'])}; back {back}")
+    if "trial" in p:
+        t = p["trial"]
+        unit = mass_unit(p["drug"])
+        amount = t["amount_mg"] * (1 if unit == "mg" else NG_PER_MG // NG_PER_MCG)
+        lines.append(f"trial ({t['kind']} {amount:g} {unit} over {show_duration(round(t['duration_s'] * MS_PER_S))})"
+                     f"  CSF peak {t['peak_ng_per_ml']:.4g} ng/mL at {t['peak_t_s'] / 60:g} min; relief "
+                     f"{t['relief_pct']:g} % {'>=' if t['passed'] else '<'} {t['threshold_pct']:g} %: "
+                     f"{'passed' if t['passed'] else 'NOT passed (the implant is simulated anyway)'}")
+    return lines
 
 
 COMMAND = Command("run", "simulate a scenario and write summary.json, events.jsonl, trace.csv, run.json",

@@ -41,6 +41,7 @@ from ..scenario.model import Scenario, Visit
 from ..units import MS_PER_DAY, MS_PER_S, NG_PER_MG, NL_PER_ML, PL_PER_NL
 from .hal import EngineHal
 from .log_decoder import decode
+from .patient import PatientRecorder
 from .tally import Tally
 from .trace import TraceRecorder, WakeState, alarm_bits
 
@@ -88,7 +89,11 @@ class Simulation:
         start = self.plant.state()
         self.tally = Tally(filled_nl=start.reservoir_nl + self.plant.catheter.volume_nl,
                            filled_ng=start.reservoir_nl * start.reservoir_conc_ng_per_nl + start.catheter_content_ng)
-        self.trace = (TraceRecorder(self.plant, pump.stroke_volume_pl, scenario.trace_interval_ms, self.sink)
+        # The patient's CSF model reads the trace rows as they go to the sink (an analysis, not part of the run).
+        self.patient = (PatientRecorder(scenario, getattr(self.sink, "out_dir", None))
+                        if scenario.patient is not None and trace else None)
+        rows_to = self.sink if self.patient is None else self.patient.tee(self.sink)
+        self.trace = (TraceRecorder(self.plant, pump.stroke_volume_pl, scenario.trace_interval_ms, rows_to)
                       if trace else None)
         self.env = simpy.Environment(initial_time=0)
         self.complete = False
@@ -114,12 +119,17 @@ class Simulation:
             self.complete = True
         finally:
             self._flush_trace()
+            if self.patient is not None:
+                self.patient.close()
             summary = self.summary()
             self.sink.close(summary)
         sink = self.sink
         events: list[Event] = sink.events if isinstance(sink, MemorySink) else getattr(sink, "events", [])
         trace = sink.trace() if isinstance(sink, MemorySink) else None
-        return SimulationResult(summary=summary, events=events, trace=trace, out_dir=getattr(sink, "out_dir", None))
+        patient = self.patient
+        return SimulationResult(summary=summary, events=events, trace=trace, out_dir=getattr(sink, "out_dir", None),
+                                pk=patient.columns() if patient is not None else None,
+                                trial=patient.trial if patient is not None else None)
 
     def _run_story(self) -> Generator[simpy.Event, object, None]:
         t_wake = self._boot()
@@ -300,11 +310,14 @@ class Simulation:
         """The run's summary so far (written as summary.json at the end)."""
         now = self.plant.now_ms
         plant = self.plant.state()
-        return self.tally.summary(
+        summary = self.tally.summary(
             scenario=self.scenario.name, seed=self.seed, complete=self.complete, duration_ms=self.duration_ms,
             now_ms=now, plant=plant, catheter_nl=self.plant.catheter.volume_nl,
             estimate_nl=self.firmware.reservoir_estimate_nl(plant.strokes),
         )
+        if self.patient is not None:  # only with a [patient] table: other summaries keep their bytes
+            summary["patient"] = self.patient.summary()
+        return summary
 
 
 def _build_plant(scenario: Scenario, seed: int) -> PumpPlant[MotorProgram]:

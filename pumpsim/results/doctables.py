@@ -22,8 +22,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, Literal, NotRequired, Union, get_args, get_origin, get_type_hints
 
-from .records import EVENT_TYPES, Doc, EventBase, RunInfo, Summary
-from .trace_columns import TRACE
+from .records import EVENT_TYPES, AccuracyReport, Doc, EventBase, RunInfo, Summary
+from .trace_columns import PK_COLUMNS, TRACE, TRIAL_COLUMNS, TRUMPET_COLUMNS, TraceColumn
 
 #: docs/output-format.md in a source checkout.
 DEFAULT_DOC = Path(__file__).resolve().parents[2] / "docs" / "output-format.md"
@@ -123,10 +123,10 @@ def event_kinds_sections() -> str:
 _WRITTEN = {"d": "integer", ".3f": "3 decimals", ".9g": "9 significant digits"}
 
 
-def trace_table() -> str:
-    """The trace.csv columns, in file order."""
+def trace_table(columns: tuple[TraceColumn, ...] = TRACE) -> str:
+    """The columns of a CSV output (trace.csv by default), in file order."""
     rows = ["| Column | Unit | Written as | Meaning |", "|---|---|---|---|"]
-    rows += [_row(f"`{c.name}`", c.unit, _WRITTEN[c.fmt], _text(c.doc)) for c in TRACE]
+    rows += [_row(f"`{c.name}`", c.unit, _WRITTEN[c.fmt], _text(c.doc)) for c in columns]
     return "\n".join(rows)
 
 
@@ -137,6 +137,10 @@ TABLES: dict[str, Callable[[], str]] = {
     "event-kinds": event_kinds_sections,
     "trace": trace_table,
     "run": lambda: record_table(RunInfo),
+    "accuracy": lambda: record_table(AccuracyReport),
+    "trumpet-csv": lambda: trace_table(TRUMPET_COLUMNS),
+    "pk-csv": lambda: trace_table(PK_COLUMNS),
+    "trial-csv": lambda: trace_table(TRIAL_COLUMNS),
 }
 
 

@@ -56,6 +56,59 @@ class Balance(TypedDict):
     catheter_ml: Annotated[float, Doc("mL", "The dead volume: catheter volume + pump `internal_volume`.")]
 
 
+class WithdrawalEpisode(TypedDict):
+    """A time the CSF concentration fell below the withdrawal level (after having been at or above it)."""
+
+    below_t_s: Annotated[float, Doc("s", "When the concentration fell below the level.")]
+    onset_from_t_s: Annotated[float, Doc(
+        "s", "From here severe withdrawal may develop if the drug is not restored (below + `withdrawal_from`; "
+             "baclofen 24 h [C2]).")]
+    onset_to_t_s: Annotated[float, Doc("s", "Until here (below + `withdrawal_to`; baclofen 72 h [C2]).")]
+    recovered_t_s: Annotated[float | None, Doc(
+        "s", "When the concentration was back at the level, or `null` if it was not by the end.")]
+
+
+class TrialSummary(TypedDict):
+    """The screening trial before the implant: the dose, its CSF curve's peak, and the relief decision."""
+
+    kind: Annotated[str, Doc("", "`bolus` or `infusion`.")]
+    amount_mg: Annotated[float, Doc("mg", "Drug mass given in the trial (an infusion: dose rate × duration).")]
+    duration_s: Annotated[float, Doc("s", "Over how long it was given.")]
+    observe_s: Annotated[float, Doc("s", "Observation after the dose ended; `trial.csv` covers both.")]
+    peak_ng_per_ml: Annotated[float, Doc("ng/mL", "Highest CSF concentration (at the end of the dose).")]
+    peak_t_s: Annotated[float, Doc("s", "When, from the start of the trial dose.")]
+    relief_pct: Annotated[float, Doc("%", "The relief the patient reported (a scenario input, not computed).")]
+    threshold_pct: Annotated[float, Doc("%", "The relief the trial needs (default 50 %).")]
+    passed: Annotated[bool, Doc(
+        "", "`relief_pct >= threshold_pct`: the implant is indicated. The run simulates the implant either way.")]
+
+
+class PatientSummary(TypedDict):
+    """The patient's CSF model over the run (present only with a `[patient]` table, `pk = true`)."""
+
+    drug: Annotated[str, Doc("", "The `[drug]` name.")]
+    volume_ml: Annotated[float, Doc("mL", "Distribution volume V.")]
+    clearance_ml_per_min: Annotated[float, Doc("mL/min", "Clearance CL.")]
+    half_life_h: Annotated[float, Doc("h", "Half-life ln 2 × V / CL.")]
+    start_ng_per_ml: Annotated[float, Doc("ng/mL", "CSF concentration at t = 0 (`start`).")]
+    steady_state_ng_per_ml: Annotated[float, Doc(
+        "ng/mL", "Css = daily dose / CL of the prescription at t = 0.")]
+    csf_min_ng_per_ml: Annotated[float, Doc("ng/mL", "Lowest CSF concentration over the run.")]
+    csf_max_ng_per_ml: Annotated[float, Doc("ng/mL", "Highest.")]
+    csf_end_ng_per_ml: Annotated[float, Doc("ng/mL", "At the last trace row.")]
+    band_low_ng_per_ml: Annotated[float | None, Doc("ng/mL", "The therapeutic band's lower edge, or `null`.")]
+    band_high_ng_per_ml: Annotated[float | None, Doc("ng/mL", "Its upper edge, or `null`.")]
+    below_band_s: Annotated[float, Doc("s", "Time below `band_low` (0 without one).")]
+    in_band_s: Annotated[float, Doc("s", "Time inside the band (all the time without one).")]
+    above_band_s: Annotated[float, Doc("s", "Time above `band_high` (0 without one).")]
+    withdrawal_ng_per_ml: Annotated[float | None, Doc(
+        "ng/mL", "The withdrawal level, or `null` for a drug without withdrawal (ziconotide, bupivacaine).")]
+    withdrawal_at_risk_s: Annotated[float, Doc(
+        "s", "Time spent in withdrawal episodes beyond their `onset_from_t_s`.")]
+    withdrawal_episodes: Annotated[list[WithdrawalEpisode], Doc("", "Withdrawal episodes in time order.")]
+    trial: NotRequired[Annotated[TrialSummary, Doc("", "The screening trial, with a `[patient.trial]` table.")]]
+
+
 class Summary(TypedDict):
     """summary.json: the run's totals. Identical for the same scenario and seed, bulk or exact mode."""
 
@@ -99,6 +152,9 @@ class Summary(TypedDict):
         "records", "Firmware event-log records overwritten (ring buffer of 256) before the engine read them. 0 in "
                    "normal runs; above 0 means `events.jsonl` has gaps.")]
     balance: Annotated[Balance, Doc("", "Mass balance.")]
+    patient: NotRequired[Annotated[PatientSummary, Doc(
+        "", "The CSF model (`pk.csv`), band and withdrawal analysis and the trial; only with a `[patient]` table "
+            "(docs/scenario-format.md). Without one summary.json is exactly as before.")]]
 
 
 # ------------------------------------------------------------------ events.jsonl
@@ -267,3 +323,38 @@ class RunInfo(TypedDict):
     mode: Annotated[Literal["bulk", "exact"], Doc(
         "", "`bulk` (default) or `exact` (`--exact`, one SimPy event per stroke). The outputs are identical.")]
     seed_override: Annotated[int | None, Doc("", "The `--seed` given, or `null` (the scenario's seed was used).")]
+
+
+# ------------------------------------------------------------------ accuracy.json (pumpsim trumpet)
+
+
+class TrumpetRow(TypedDict):
+    """One observation window of the trumpet curve (also a row of trumpet.csv)."""
+
+    window_s: Annotated[float, Doc("s", "Observation window P = n × S.")]
+    n: Annotated[int, Doc("intervals", "Sampling intervals per window.")]
+    windows: Annotated[int, Doc("", "Windows evaluated, m = N - n + 1 (sliding by S).")]
+    ep_max_pct: Annotated[float, Doc("%", "Ep(max): the largest error of the mean flow in any window of length P.")]
+    ep_min_pct: Annotated[float, Doc("%", "Ep(min): the smallest (most negative) such error.")]
+
+
+class AccuracyReport(TypedDict):
+    """accuracy.json: what `pumpsim trumpet` analysed, how, and the results (docs/accuracy.md)."""
+
+    source: Annotated[str, Doc("", "The CSV file analysed.")]
+    amount: Annotated[str, Doc("", "The column analysed: `mass_g`, `volume_ml` or `delivered_ml`.")]
+    samples: Annotated[int, Doc("", "Rows used.")]
+    not_weights: Annotated[int, Doc("", "Rows left out because the balance status was not a weight.")]
+    density_g_per_ml: Annotated[float | None, Doc("g/mL", "Density d used for a mass series; `null` for volume.")]
+    evaporation_mg_per_h: Annotated[float | None, Doc(
+        "mg/h", "Evaporation rate E added back to a mass series; `null` for volume.")]
+    rate_ml_per_day: Annotated[float, Doc("mL/day", "Reference rate r: the set rate, or the measured mean flow.")]
+    rate_given: Annotated[bool, Doc("", "`true` if r is the set rate (`--rate`); `false` if it is the mean flow.")]
+    cycle_s: Annotated[float | None, Doc("s", "Stroke cycle T = stroke volume / r used to round S, or `null`.")]
+    interval_s: Annotated[float, Doc("s", "Sampling interval S used (a whole number of cycles when T is known).")]
+    start_s: Annotated[float, Doc("s", "Start of the analysis period, on the file's time axis.")]
+    length_s: Annotated[float, Doc("s", "Length of the analysis period used, N × S.")]
+    mean_flow_ml_per_day: Annotated[float, Doc("mL/day", "Mean flow Q over the analysis period.")]
+    mean_error_pct: Annotated[float | None, Doc(
+        "%", "Mean flow error A = 100 (Q - r) / r; `null` without a set rate.")]
+    trumpet: Annotated[list[TrumpetRow], Doc("", "The trumpet curve, shortest window first.")]

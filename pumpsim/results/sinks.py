@@ -48,6 +48,10 @@ class SimulationResult:
     #: Trace columns (see :data:`TRACE_COLUMNS`), or None when streamed to disk only.
     trace: dict[str, np.ndarray] | None = None
     out_dir: Path | None = None
+    #: The patient's CSF curve (columns of pk.csv, ``pumpsim.results.trace_columns.PK_COLUMNS``) and the trial's
+    #: (trial.csv), with a ``[patient]`` table and an in-memory run; else None.
+    pk: dict[str, np.ndarray] | None = None
+    trial: dict[str, np.ndarray] | None = None
 
     def events_of(self, kind: str) -> list[Event]:
         """Events of one *kind*, in time order."""
@@ -92,8 +96,11 @@ class DirectorySink:
     EVENTS = "events.jsonl"
     TRACE = "trace.csv"
     RUN_INFO = "run.json"
+    #: The patient's CSF model and trial, with a ``[patient]`` table (written by pumpsim.engine.patient).
+    PK = "pk.csv"
+    TRIAL = "trial.csv"
     #: The files of a run; a directory holding any of them is refused.
-    FILES = (SUMMARY, EVENTS, TRACE, RUN_INFO)
+    FILES = (SUMMARY, EVENTS, TRACE, RUN_INFO, PK, TRIAL)
 
     def __init__(self, out_dir: Path) -> None:
         out_dir.mkdir(parents=True, exist_ok=True)

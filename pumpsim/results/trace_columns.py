@@ -58,7 +58,37 @@ def empty_trace() -> dict[str, np.ndarray]:
     return {c.name: np.zeros(0, dtype=c.dtype) for c in TRACE}
 
 
-def csv_rows(cols: Mapping[str, np.ndarray]) -> list[tuple[str, ...]]:
-    """A batch of trace rows as CSV fields, each value in its column's format."""
-    formatted = [[format(v, c.fmt) for v in cols[c.name].tolist()] for c in TRACE]
+def csv_rows(cols: Mapping[str, np.ndarray], columns: tuple[TraceColumn, ...] = TRACE) -> list[tuple[str, ...]]:
+    """A batch of rows of *columns* (trace.csv's by default) as CSV fields, each value in its column's format."""
+    formatted = [[format(v, c.fmt) for v in cols[c.name].tolist()] for c in columns]
     return list(zip(*formatted, strict=True))
+
+
+#: The columns of trumpet.csv (``pumpsim trumpet``; the same fields as accuracy.json's ``trumpet`` rows).
+TRUMPET_COLUMNS: tuple[TraceColumn, ...] = (
+    TraceColumn("window_min", "min", "float64", _SIG9, "Observation window P."),
+    TraceColumn("window_s", "s", "float64", _SIG9, "The same, in seconds."),
+    TraceColumn("n", "intervals", "int64", "d", "Sampling intervals S per window."),
+    TraceColumn("windows", "", "int64", "d", "Windows evaluated, m = N - n + 1."),
+    TraceColumn("ep_max_pct", "%", "float64", _SIG9, "Ep(max): the largest error of the mean flow in a window."),
+    TraceColumn("ep_min_pct", "%", "float64", _SIG9, "Ep(min): the smallest error of the mean flow in a window."),
+)
+
+#: The columns of pk.csv (a run with a ``[patient]`` table): one row per trace row, at the same times.
+PK_COLUMNS: tuple[TraceColumn, ...] = (
+    TraceColumn("t_s", "s", "float64", ".3f", "Time, as the trace row's."),
+    TraceColumn("tip_dose_rate_mg_per_day", "mg/day", "float64", _SIG9,
+                "Drug leaving the catheter tip over the interval that ends at this row (0 at t = 0): the model's "
+                "input, taken as constant between two rows."),
+    TraceColumn("csf_ng_per_ml", "ng/mL", "float64", _SIG9, "CSF concentration of the one-compartment model."),
+    TraceColumn("withdrawal_risk", "0/1", "int64", "d",
+                "1 while a withdrawal episode has lasted at least `withdrawal_from` (the concentration below the "
+                "withdrawal level that long)."),
+)
+
+#: The columns of trial.csv (a ``[patient.trial]``): the trial's CSF curve from the start of the trial dose.
+TRIAL_COLUMNS: tuple[TraceColumn, ...] = (
+    TraceColumn("t_s", "s", "float64", ".3f", "Time from the start of the trial dose (every minute, and the end of "
+                                              "the dose)."),
+    TraceColumn("csf_ng_per_ml", "ng/mL", "float64", _SIG9, "CSF concentration."),
+)

@@ -21,10 +21,13 @@ from typing import Any
 from firmware_model import FlexStep, Prescription, PrescriptionMode, PumpConfig, check_prescription
 from firmware_model.describe import rejection_field, rejection_message
 
-from ..units import NG_PER_MCG, NL_PER_ML, PL_PER_ML
+from ..analysis.drugs import DRUGS, clearance_from_half_life, drug_facts
+from ..analysis.pk import CsfModel
+from ..analysis.refill_plan import catheter_volume_nl, dose_from_rate
+from ..units import MS_PER_DAY, MS_PER_H, MS_PER_MIN, NG_PER_MCG, NL_PER_ML, PL_PER_ML
 from . import quantities
 from .errors import ScenarioError, Shown
-from .model import CatheterSpec, DrugSpec, PumpSpec, Scenario, Visit
+from .model import CatheterSpec, DrugSpec, PatientSpec, PumpSpec, Scenario, TrialSpec, Visit
 from .reader import Section, read
 from .schema import MAX_CATHETER_VOLUME, MAX_DURATION_MS, PROMETRA_NL_PER_CM, SCENARIO
 
@@ -160,7 +163,7 @@ def scenario_from_data(data: dict[str, Any], source: str = "") -> Scenario:
     return Scenario(
         name=top["name"], duration_ms=duration, seed=top["seed"], pump=pump, catheter=catheter, drug=drug,
         prescription=rx, visits=visits, priming_bolus=rx_s["priming_bolus"], description=top["description"],
-        trace_interval_ms=top["trace_interval"], source=source,
+        trace_interval_ms=top["trace_interval"], patient=_patient(top.sub("patient"), drug, rx), source=source,
     )
 
 
@@ -188,7 +191,7 @@ def with_duration(sc: Scenario, duration_ms: int) -> Scenario:
 def _catheter(sec: Section) -> CatheterSpec:
     vol = sec["volume"]
     if vol is None:
-        vol = int((sec["length"] * sec["volume_per_cm"]).to_integral_value())
+        vol = catheter_volume_nl(sec["length"], sec["volume_per_cm"])
         if vol > _MAX_CATHETER_NL:
             raise sec.error("length", f"a length that keeps the catheter volume (length x volume_per_cm = "
                                       f"{_ml(vol)}) at most {MAX_CATHETER_VOLUME}")
@@ -209,7 +212,7 @@ def _dose(sec: Section, conc: int) -> int:
     if rate is None:
         dose: int = sec["dose"]
         return dose
-    dose = (rate * conc + PL_PER_ML // 2) // PL_PER_ML
+    dose = dose_from_rate(rate, conc)
     # The pump is programmed in whole ng/day; refuse a rate that rounding would change by > 0.1 %.
     if not (dose > 0 and abs(dose * PL_PER_ML - rate * conc) * 1000 <= rate * conc):
         raise sec.error("rate", "a rate the pump can program in whole ng/day at this concentration "
@@ -254,6 +257,58 @@ def _rejection_error(sec: Section, field: str, message: str) -> ScenarioError:
         return step.error("rate" if step.given("rate") else "dose", expected)
     key = "rate" if field == "dose" and sec.given("rate") else field
     return sec.error(key, expected, sec.data.get(key, Shown("(derived)")))
+
+
+def _patient(sec: Section | None, drug: DrugSpec, rx: Prescription) -> PatientSpec | None:
+    """The ``[patient]`` table's CSF model, or None without one (or with ``pk = false``)."""
+    if sec is None:
+        return None
+    trial = sec.sub("trial")
+    if not sec["pk"]:
+        if trial is not None:
+            raise sec.error("pk", "true with a [patient.trial] table (the trial's CSF curve is the model's)")
+        return None
+    facts = drug_facts(drug.name)
+    weight = float(sec["weight"])
+    volume_ml = sec["volume"] / NL_PER_ML
+    if sec["clearance"] is not None:
+        clearance = sec["clearance"] / PL_PER_ML / (MS_PER_DAY / MS_PER_MIN)  # pL/day -> mL/min
+    elif sec["half_life"] is not None:
+        clearance = clearance_from_half_life(sec["half_life"] / MS_PER_H, volume_ml)
+    elif facts is not None and facts.has_kinetics:
+        clearance = facts.clearance_for(weight, volume_ml)
+    else:
+        known = ", ".join(sorted(n for n, f in DRUGS.items() if f.has_kinetics))
+        raise sec.error("clearance", f"a clearance or half_life: pumpsim has no CSF kinetics for drug "
+                                     f"{drug.name!r} (it has them for {known})", Shown("(missing)"))
+    low, high = sec["band_low"], sec["band_high"]
+    if low is not None and high is not None and high <= low:
+        raise sec.error("band_high", f"a concentration above band_low ({low:g} ng/mL)")
+    withdrawal = sec["withdrawal_below"]
+    if facts is not None and not facts.withdrawal:
+        if withdrawal is not None:
+            raise sec.error("withdrawal_below", f"no value: {facts.name} has no withdrawal syndrome "
+                                                "([C] domain.md §6.3)")
+    elif withdrawal is None:
+        # Unknown drugs are assumed to have one (the safe side).
+        css = CsfModel(volume_ml, clearance).steady_state_ng_per_ml(rx.daily_dose_ng())
+        withdrawal = low if low is not None else (css / 2 if css > 0 else None)
+    return PatientSpec(
+        volume_nl=sec["volume"], clearance_ml_per_min=clearance, weight_kg=weight, start=sec["start"],
+        band_low_ng_per_ml=low, band_high_ng_per_ml=high, withdrawal_below_ng_per_ml=withdrawal,
+        withdrawal_from_ms=sec["withdrawal_from"], withdrawal_to_ms=sec["withdrawal_to"],
+        trial=_trial(trial) if trial is not None else None,
+    )
+
+
+def _trial(sec: Section) -> TrialSpec:
+    if sec.case == "bolus":
+        amount, duration = sec["bolus"], sec["bolus_duration"]
+    else:
+        duration = sec["duration"]
+        amount = sec["dose"] * duration // MS_PER_DAY
+    return TrialSpec(kind=sec.case or "bolus", amount_ng=amount, duration_ms=duration, observe_ms=sec["observe"],
+                     relief=sec["relief"], threshold=sec["threshold"])
 
 
 def _visits(top: Section, duration: int, conc0: int, rx0: Prescription, cfg: PumpConfig) -> tuple[Visit, ...]:

@@ -72,6 +72,43 @@ class Visit:
 
 
 @dataclass(frozen=True, slots=True)
+class TrialSpec:
+    """A screening trial before the implant: a bolus or an infusion of *amount_ng* over *duration_ms*."""
+
+    kind: str
+    #: Drug mass given: the bolus, or the infusion's dose rate x duration.
+    amount_ng: int
+    duration_ms: int
+    observe_ms: int
+    #: Reported relief and the relief needed, fractions (0.5 = 50 %).
+    relief: float
+    threshold: float = 0.5
+
+    @property
+    def passed(self) -> bool:
+        return self.relief >= self.threshold
+
+
+@dataclass(frozen=True, slots=True)
+class PatientSpec:
+    """The patient's CSF model (``[patient]``): volume, clearance, start, band and withdrawal, a trial."""
+
+    volume_nl: int
+    #: Clearance from the CSF, mL/min.
+    clearance_ml_per_min: float
+    weight_kg: float = 70.0
+    #: "steady_state" or "zero".
+    start: str = "steady_state"
+    band_low_ng_per_ml: float | None = None
+    band_high_ng_per_ml: float | None = None
+    #: The withdrawal level (None: the drug has no withdrawal syndrome).
+    withdrawal_below_ng_per_ml: float | None = None
+    withdrawal_from_ms: int = 24 * MS_PER_H
+    withdrawal_to_ms: int = 72 * MS_PER_H
+    trial: TrialSpec | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Scenario:
     """A complete simulation scenario."""
 
@@ -86,6 +123,8 @@ class Scenario:
     priming_bolus: bool = False
     description: str = ""
     trace_interval_ms: int = MS_PER_H
+    #: The patient's CSF model, or None (no ``[patient]`` table, or ``pk = false``).
+    patient: PatientSpec | None = None
     #: The TOML text the scenario was loaded from, if any (kept for the record).
     source: str = field(default="", compare=False, repr=False)
 

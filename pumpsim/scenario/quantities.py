@@ -52,8 +52,11 @@ TIME_MS = {
     **_same(MS_PER_S, "s", "sec", "second", "seconds"),
     "ms": Decimal(1),
 }
-#: Rate denominators ("per day", "per hour") in days.
-PER_DAY = {**_same(1, "day", "d"), **{u: Decimal(1) / (MS_PER_DAY // MS_PER_H) for u in ("h", "hr", "hour")}}
+#: Rate denominators ("per day", "per hour", "per minute") in days.
+PER_DAY = {**_same(1, "day", "d"), **{u: Decimal(1) / (MS_PER_DAY // MS_PER_H) for u in ("h", "hr", "hour")},
+           **{u: Decimal(1) / (MS_PER_DAY // MS_PER_MIN) for u in ("min", "minute")}}
+#: Body-weight units in kg.
+WEIGHT_KG = {"kg": Decimal(1), "g": Decimal("0.001")}
 #: Length units in cm.
 LENGTH_CM = {"m": Decimal(100), "cm": Decimal(1), "mm": Decimal("0.1")}
 #: Volume units in mL (concentration denominators) and in pL (flow-rate numerators).
@@ -66,8 +69,9 @@ VOLUME = "a volume such as '20 mL' (units mL, uL, nL)"
 MASS = "a drug mass such as '50 mcg' (units mg, mcg, ng)"
 DURATION = "a duration such as '30 d' (units d, h, min, s)"
 CONCENTRATION = "a concentration such as '500 mcg/mL' (mg/mL, mcg/mL, ng/mL)"
-DOSE_RATE = "a dose rate such as '250 mcg/day' (mg, mcg or ng per day or per h)"
-VOLUME_RATE = "a flow rate such as '0.5 mL/day' (mL, uL or nL per day or per h)"
+DOSE_RATE = "a dose rate such as '250 mcg/day' (mg, mcg or ng per day, h or min)"
+VOLUME_RATE = "a flow rate such as '0.5 mL/day' (mL, uL or nL per day, h or min)"
+WEIGHT = "a body weight such as '70 kg' (units kg, g)"
 LENGTH = "a length such as '90 cm' (units cm, mm, m)"
 VOLUME_PER_LENGTH = "a volume per length such as '0.0026 mL/cm'"
 PERCENT = "a percentage such as '2 %'"
@@ -141,6 +145,7 @@ FAMILIES: dict[str, Family] = {
         Family("dose rate", DOSE_RATE, "dose rate", "ng/day", MASS_NG, PER_DAY),
         Family("flow rate", VOLUME_RATE, "flow rate", "pL/day", VOLUME_PL, PER_DAY),
         Family("volume per length", VOLUME_PER_LENGTH, "volume per length", "nL/cm", VOLUME_NL, LENGTH_CM),
+        Family("body weight", WEIGHT, "body weight", "kg", WEIGHT_KG),
     )
 }
 
@@ -208,6 +213,11 @@ def length_cm(text: object) -> Decimal:
 def volume_nl_per_cm(text: object) -> Decimal:
     """'0.0026 mL/cm' -> Decimal('2600') (nL/cm)."""
     return FAMILIES["volume per length"].value(text)
+
+
+def weight_kg(text: object) -> Decimal:
+    """'70 kg' -> Decimal('70') (kg)."""
+    return FAMILIES["body weight"].value(text)
 
 
 def percent(text: object) -> float:

@@ -37,6 +37,7 @@ from typing import Any
 
 from firmware_model import MAX_FLEX_STEPS
 
+from ..analysis.drugs import CSF_VOLUME_ML, drug_facts
 from ..units import MS_PER_H, MS_PER_MIN, NG_PER_MCG, NL_PER_ML, PL_PER_ML
 from . import quantities as q
 from .quantities import FAMILIES, Family
@@ -81,6 +82,10 @@ CONC_NG_PER_ML = quantity("concentration", q.concentration_ng_per_ml,
 LENGTH_CM = quantity("length", q.length_cm, lambda cm: show_decimal(cm, "cm"))
 NL_PER_CM = quantity("volume per length", q.volume_nl_per_cm, lambda v: show_decimal(v / NL_PER_ML, "mL/cm"))
 FRACTION = quantity("percent", q.percent, lambda f: show_decimal(f * 100, "%"))
+#: CSF concentrations are a few ng/mL (ziconotide): kept as float ng/mL, not rounded to whole ng/mL.
+CSF_NG_PER_ML = quantity("concentration", lambda raw: float(q.FAMILIES["concentration"].value(raw)),
+                         lambda c: show_decimal(c, "ng/mL"))
+WEIGHT_KG = quantity("body weight", q.weight_kg, lambda kg: show_decimal(kg, "kg"))
 TIME_OF_DAY_MS = Kind("time of day", "a time of day", q.TIME_OF_DAY, q.time_of_day_ms,
                       lambda ms: f"{ms // MS_PER_H:02d}:{ms // MS_PER_MIN % 60:02d}",
                       allowed='`"00:00"` to `"23:59"`')
@@ -303,6 +308,87 @@ REFILL_PLAN = Table("refill_plan", "Regular refills without writing one [[visit]
         vary=True),
 ))
 
+# ------------------------------------------------------------------ [patient], [patient.trial]
+
+
+def _volume_default(get: Callable[[str], Any]) -> int:
+    """The drug's distribution volume (nL): per kg for morphine (Nordberg), else the CSF volume."""
+    facts = drug_facts(get("drug.name"))
+    ml = facts.volume_for(float(get("patient.weight"))) if facts is not None else CSF_VOLUME_ML
+    return round(ml * NL_PER_ML)
+
+
+def _start_default(get: Callable[[str], Any]) -> str:
+    return "steady_state" if get("catheter.primed") else "zero"
+
+
+_PER_DRUG = ("from the drug: ziconotide 0.38 mL/min [C] (Prialt PI); morphine 0.003 mL/min per kg [C] (Nordberg "
+             "1984); baclofen from its half-life")
+
+TRIAL = Table(
+    "trial", "A screening trial before the implant: a bolus or a temporary infusion, its CSF curve (`trial.csv`) and "
+    "the relief decision.",
+    variants=Variants("kind", {
+        "bolus": (
+            Key("bolus", MASS_NG, REQUIRED, "Drug mass of the screening bolus (baclofen screening 50 mcg [C]; "
+                "morphine 0.5-1.0 mg [C]).", above("0 mcg")),
+            Key("bolus_duration", DURATION_MS, Fixed("1 min"), "Over how long it is given.",
+                between("1 s", "1 d"), source=Source("C", "§6.2", "baclofen: by barbotage over at least 1 min")),
+        ),
+        "infusion": (
+            Key("dose", DOSE_NG_PER_DAY, REQUIRED, "Dose rate of the temporary infusion.", above("0 mcg/day")),
+            Key("duration", DURATION_MS, REQUIRED, "How long it runs.", between("1 min", "30 d")),
+        ),
+    }),
+    members=(
+        Key("kind", choice(("bolus", "infusion")), Fixed("bolus"), "The trial's dose; the other keys depend on it."),
+        Key("observe", DURATION_MS, Fixed("24 h"), "Observation after the dose ends; `trial.csv` covers dose and "
+            "observation.", between("1 h", "30 d"),
+            source=Source("C", "§6.3", "Infumorph: observe at least 24 h after a test dose")),
+        Key("relief", FRACTION, REQUIRED, "The relief the patient reported in the trial (pain or spasticity), an "
+            "input: pumpsim computes the CSF curve, not the relief.", between("0 %", "100 %")),
+        Key("threshold", FRACTION, Fixed("50 %"), "The relief that makes the trial a success (`passed`).",
+            between("0 %", "100 %"), source=Source("C2", "§13", "the usual >= 50 % criterion")),
+    ),
+)
+
+PATIENT = Table(
+    "patient", "The patient: an optional one-compartment CSF model of the drug leaving the catheter tip, a "
+    "therapeutic band, withdrawal-risk windows and a trial before the implant (see [below](#patient-and-trial)).",
+    exclusive=(Exclusive(("clearance",), ("half_life",), "either clearance or half_life, not both"),),
+    members=(
+        Key("pk", BOOLEAN, Fixed(True), "Compute the CSF model (`pk.csv`, `trial.csv`, summary `patient`). `false` "
+            "keeps the table but computes nothing, so the outputs are those of a run without it."),
+        Key("weight", WEIGHT_KG, Fixed("70 kg"), "Body weight; scales morphine's volume and clearance (per kg).",
+            between("1 kg", "300 kg"), source=Source("U", "§10.12", "the worked example's 70 kg patient")),
+        Key("volume", VOLUME_NL, Computed(_volume_default, "morphine: 1 mL/kg × `weight` [C] (Nordberg 1984)",
+                                          f"{CSF_VOLUME_ML:g} mL"),
+            "Distribution volume in the CSF.", between("1 mL", "1000 mL"),
+            source=Source("C", "§7", "adult CSF volume ~150 mL (StatPearls)")),
+        Key("clearance", FLOW_PL_PER_DAY, Unset(_PER_DRUG),
+            "Clearance from the CSF, e.g. `\"0.38 mL/min\"`. Give `clearance` or `half_life` (or neither, for a "
+            "drug pumpsim knows).", Range(lo="0 mL/min", lo_open=True, hi="100 mL/min")),
+        Key("half_life", DURATION_MS, Unset("from the drug: baclofen 5 h [C2]; else from `clearance`"),
+            "Elimination half-life in the CSF; clearance = ln 2 × volume / half_life.", between("1 min", "30 d")),
+        Key("start", choice(("steady_state", "zero")),
+            Computed(_start_default, "`\"zero\"` with an unprimed catheter (a new implant)", "steady_state"),
+            "CSF concentration at t = 0: the steady state of the prescription at t = 0 (a patient already on it), "
+            "or zero."),
+        Key("band_low", CSF_NG_PER_ML, Unset("no band"), "Lower edge of the therapeutic CSF band (a scenario "
+            "input: the reference gives no band [U]).", above("0 ng/mL")),
+        Key("band_high", CSF_NG_PER_ML, Unset("no band"), "Upper edge of the band; above `band_low`.",
+            above("0 ng/mL")),
+        Key("withdrawal_below", CSF_NG_PER_ML, Unset("`band_low`, else half the starting steady state [U]"),
+            "A withdrawal episode starts when the concentration falls below this (drugs with withdrawal only: "
+            "baclofen, opioids, clonidine [C]).", above("0 ng/mL")),
+        Key("withdrawal_from", DURATION_MS, Fixed("24 h"), "Severe withdrawal may develop from this long into an "
+            "episode ...", between("0 ms", "30 d"), source=Source("C2", "§6.3", "baclofen, neurosurgerywiki")),
+        Key("withdrawal_to", DURATION_MS, Fixed("72 h"), "... to this long.",
+            Range(lo=Ref("withdrawal_from"), hi="30 d"), source=Source("C2", "§6.3", "baclofen, neurosurgerywiki")),
+        TRIAL,
+    ),
+)
+
 # ------------------------------------------------------------------ the scenario
 
 ROOT = Table("", "A scenario.", members=(
@@ -324,6 +410,7 @@ ROOT = Table("", "A scenario.", members=(
     PRESCRIPTION,
     VISIT,
     REFILL_PLAN,
+    PATIENT,
 ))
 
 #: The scenario file format.

@@ -9,6 +9,7 @@ The estimate (:func:`estimate_output_bytes`) is::
     trace rows  = duration // trace_interval + 1 + event instants
     bytes       = trace rows x TRACE_ROW_BYTES + sum(events of each kind x its EVENT_BYTES)
                   + SUMMARY_BYTES + len(scenario source)
+                  [+ trace rows x PK_ROW_BYTES + trial minutes x TRIAL_ROW_BYTES with a [patient] table]
 
 Events are counted without running the engine: 3 at boot, 2 per bolus
 window (periodic boluses every ``bolus_interval``, a single bolus, a
@@ -30,7 +31,8 @@ from dataclasses import dataclass
 
 from firmware_model import Prescription, PrescriptionMode, rate_pl_per_day_from_dose
 
-from ..units import MS_PER_DAY, NL_PER_ML, PL_PER_NL
+from ..analysis.refill_plan import time_to_threshold
+from ..units import MS_PER_DAY, MS_PER_MIN, NL_PER_ML, PL_PER_NL
 from .model import Scenario, Visit
 
 #: ``pumpsim run`` refuses to start a run whose outputs are estimated above this, unless ``--force``.
@@ -43,6 +45,10 @@ EVENT_BYTES = {"boot": 60, "reprogram": 95, "prediction": 95, "visit": 240, "ref
                "alarm": 125, "tone": 120, "delivery_stopped": 90}
 #: summary.json, trace.csv's header and slack.
 SUMMARY_BYTES = 1_500
+#: With a ``[patient]`` table: bytes per pk.csv row (one per trace row; measured 31) and per trial.csv row
+#: (one a minute over the trial's dose and observation; measured 22).
+PK_ROW_BYTES = 32
+TRIAL_ROW_BYTES = 22
 
 
 @dataclass(frozen=True)
@@ -94,6 +100,11 @@ def estimate_output(sc: Scenario) -> OutputEstimate:
     rows = end // sc.trace_interval_ms + 1 + instants
     events = sum(counts.values())
     size = rows * TRACE_ROW_BYTES + sum(n * EVENT_BYTES[k] for k, n in counts.items())
+    if sc.patient is not None:
+        size += rows * PK_ROW_BYTES
+        trial = sc.patient.trial
+        if trial is not None:
+            size += (trial.duration_ms + trial.observe_ms) // MS_PER_MIN * TRIAL_ROW_BYTES
     return OutputEstimate(trace_rows=rows, events=events, bytes=size + SUMMARY_BYTES + len(sc.source))
 
 
@@ -138,8 +149,8 @@ def _alarm_walk(sc: Scenario, visits: list[Visit]) -> tuple[int, int]:
         rate = _rate_nl_per_day(rx, conc, p.min_rate_pl_per_day) / MS_PER_DAY  # nL per ms
         if rx.mode == PrescriptionMode.SINGLE_BOLUS:
             est -= rx.bolus_ng * NL_PER_ML / conc
-        t_low = t + max(est - low, 0) / rate
-        t_empty = t + max(est - floor, 0) / rate
+        t_low = t + time_to_threshold(est, low, rate)
+        t_empty = t + time_to_threshold(est, floor, rate)
         if t_low < t1:
             alarms += 1
             tones += _ticks(min(t_empty, t1) - t_low, p.non_critical_tone_interval_ms)

@@ -229,9 +229,10 @@ def at_least(lo: Bound) -> Range:
 
 @dataclass(frozen=True)
 class Source:
-    """Where a default comes from: a domain.md tag ([C] confirmed, [U] unconfirmed, [D] derived)."""
+    """Where a default comes from: a domain.md tag ([C] confirmed, [C2] secondary source, [U] unconfirmed,
+    [D] derived)."""
 
-    tag: Literal["C", "U", "D"]
+    tag: Literal["C", "C2", "U", "D"]
     #: The domain.md section ("§2.1"), if any.
     section: str = ""
     #: The source in a few words ("Medtronic 'Pump management'").

@@ -105,7 +105,7 @@ def test_scenarios_list_and_show_roundtrip(tmp_path: Path) -> None:
     f = tmp_path / "copy.toml"
     f.write_text(shown.stdout)
     v = _run("validate", str(f))
-    assert v.returncode == 0 and "OK" in v.stdout and "22 visits" in v.stdout
+    assert v.returncode == 0 and "OK" in v.stdout and "11 visits" in v.stdout  # 10 planned refills + 1 dose change
 
 
 @pytest.mark.slow
@@ -137,10 +137,10 @@ def test_ctrl_c_leaves_readable_partial_outputs(tmp_path: Path) -> None:
 
 
 def test_days_beyond_the_scenario_keeps_refilling(tmp_path: Path) -> None:
-    """--days 400 on the 365-day default keeps the 17-day refill plan going: it never runs dry."""
+    """--days 400 on the 365-day default keeps the 35-day refill plan going: it never runs dry."""
     assert main(["run", "default", "--days", "400", "--out", str(tmp_path / "r"), "--quiet"]) == 0
     s = json.loads((tmp_path / "r" / "summary.json").read_text())
-    assert s["dry_t_s"] is None and s["visits"] == 400 // 17 + 1
+    assert s["dry_t_s"] is None and s["visits"] == 400 // 35 + 1
 
 
 def test_unwritable_out_and_odd_names_are_clean_errors(tmp_path: Path) -> None:

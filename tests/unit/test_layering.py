@@ -95,3 +95,11 @@ def test_importing_pumpsim_does_not_pull_in_test_tools() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_the_analyses_stand_below_the_scenario_and_the_engine() -> None:
+    """pumpsim.analysis (accuracy, PK, refill plan) reads results and units only: the loader may use its formulas."""
+    bad = {(f, m) for f, m in imports(ROOT, "pumpsim/analysis")
+           if m.startswith(("pumpsim.engine", "pumpsim.scenario", "pumpsim.plant", "pumpsim.cli", "pumpsim.sweep",
+                            "hil"))}
+    assert not bad
