@@ -40,7 +40,10 @@ class Endpoint(Protocol):
     """One role's verbs (see :mod:`hil.plant_server`, :mod:`hil.firmware_side`)."""
 
     def new_session(self, peer_role: str, session: str | None) -> None:
-        """A HELLO started a new session with a peer of *peer_role*: forget the old one."""
+        """A HELLO started a new session with a peer of *peer_role*: forget the old one.
+
+        Raises :class:`Refusal` to refuse the session (HELLO is then answered ERR).
+        """
 
     def status(self) -> Mapping[str, Value]:
         """``STATUS`` keys beyond ROLE and VERSION (STATE first)."""
@@ -65,6 +68,8 @@ class Dispatcher:
         self.peer_role: str | None = None
         #: Sessions started (HELLOs that were not a resumption).
         self.sessions = 0
+        #: The VERSION of the last HELLO refused for speaking another protocol version, if any.
+        self.wrong_version: int | None = None
 
     def __call__(self, req: Request) -> Response:
         verb = VERBS.get(req.verb)
@@ -94,6 +99,7 @@ class Dispatcher:
 
     def _hello(self, req: Request, args: Args) -> Response:
         if args.integer("VERSION") != VERSION:
+            self.wrong_version = args.integer("VERSION")
             return Response(err_frame(req.seq, ErrorCode.VERSION, str(VERSION)))
         peer = args.word("ROLE")
         wanted = FIRMWARE_ROLES if self.role in PLANT_ROLES else PLANT_ROLES
@@ -103,8 +109,11 @@ class Dispatcher:
         session = args.maybe_word("SESSION")
         resumed = session is not None and session == self.session and self.peer_role == peer
         if not resumed:
+            try:
+                self.endpoint.new_session(peer, session)
+            except Refusal as r:
+                return Response(err_frame(req.seq, r.code, r.text))
             self.session, self.peer_role = session, peer
             self.sessions += 1
-            self.endpoint.new_session(peer, session)
         reply = ok_frame(req.seq, {"VERSION": VERSION, "ROLE": self.role, "CAPS": self.caps})
         return Response(reply, new_session=not resumed)

@@ -107,8 +107,6 @@ class FdPort:
         self.write_timeout_s = write_timeout_s
         self.timeout: float | None = None
         self.dropped_bytes = 0
-        #: False while a pty master has no client (its last read saw EIO).
-        self.peer_present = not peer_may_vanish
         self._abort_r, self._abort_w = os.pipe()
         os.set_blocking(self._abort_r, False)
         os.set_blocking(fd, False)
@@ -117,6 +115,18 @@ class FdPort:
     @property
     def is_open(self) -> bool:
         return self._open
+
+    @property
+    def peer_present(self) -> bool:
+        """For a pty master: True while a client has the slave open (no POLLHUP on the master)."""
+        if not self.peer_may_vanish:
+            return self._open
+        try:
+            poller = select.poll()
+            poller.register(self.fd, select.POLLHUP)
+            return not any(ev & select.POLLHUP for _, ev in poller.poll(0))
+        except (OSError, ValueError):
+            return False
 
     @property
     def in_waiting(self) -> int:
@@ -146,7 +156,6 @@ class FdPort:
             return b""
         except OSError as e:
             if e.errno == errno.EIO and self.peer_may_vanish:
-                self.peer_present = False
                 time.sleep(0.01)  # no client: the master stays readable (EIO) until one opens the slave
                 return b""
             raise serial.SerialException(f"read failed on {self.name}: {e}") from None
@@ -155,7 +164,6 @@ class FdPort:
                 time.sleep(0.01)
                 return b""
             raise serial.SerialException(f"{self.name}: end of file (peer closed the connection)")
-        self.peer_present = True
         return data
 
     def write(self, data: bytes) -> int:
@@ -173,7 +181,6 @@ class FdPort:
                 pass
             except OSError as e:
                 if e.errno == errno.EIO and self.peer_may_vanish:
-                    self.peer_present = False
                     self.dropped_bytes += len(view)
                     return len(data)
                 raise serial.SerialException(f"write failed on {self.name}: {e}") from None
@@ -239,7 +246,9 @@ class Pty:
         return str(self.link) if self.link is not None else self.slave_name
 
     def port(self) -> FdPort:
-        """The master end, as a port (the same object until :meth:`replug`)."""
+        """The master end, as a port (the same object until :meth:`replug`); PortError while unplugged."""
+        if self._master < 0:
+            raise PortError(f"{self.path}: unplugged")
         if self._port is None or not self._port.is_open:
             self._port = FdPort(self._master, name=f"pty {self.path}", peer_may_vanish=True)
         return self._port
@@ -252,6 +261,7 @@ class Pty:
             with contextlib.suppress(OSError):
                 os.close(self._master)
         self._port = None
+        self._master = -1
         if self.link is not None:
             with contextlib.suppress(FileNotFoundError):
                 self.link.unlink()

@@ -16,7 +16,7 @@ comma-separated lists.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -393,8 +393,16 @@ class Args:
     def __repr__(self) -> str:
         return f"Args({self._v!r})"
 
-    def keys(self) -> Iterable[str]:
-        return self._v.keys()
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._v)
+
+    def value(self, key: str) -> ArgValue:
+        """The value of *key* as parsed (any kind)."""
+        return self._v[key]
+
+    def merged(self, other: Args) -> Args:
+        """These values updated with *other*'s."""
+        return Args({**self._v, **other._v})
 
     def integer(self, key: str) -> int:
         v = self._v[key]
