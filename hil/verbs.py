@@ -145,7 +145,7 @@ VERB_LIST: Final[tuple[Verb, ...]] = (
           Arg("ESTIMATE_NL", Kind.INT, "nL", "The firmware's reservoir estimate at the end.", False),
           Arg("PRESCRIBED", Kind.INT, "pL*ms/day*ng/mL",
               "Prescribed dose so far as the engine keeps it: stroke-timer credit times believed concentration "
-              "(divide by 8.64e19 for mg).", False, lo=0)),
+              "(divide by 8.64e19 for mg). Host bookkeeping: may exceed int64.", False, lo=0, hi=10**40)),
          errors=(_E.STATE,)),
     # ------------------------------------------------------------ plant set-up
     Verb("CONFIG", "plant", Group.PLANT,
