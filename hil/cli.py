@@ -18,21 +18,15 @@ import os
 import signal
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
-from firmware_model import MotorProgram
 from pumpsim.cli import EXIT_INTERRUPTED, Command, UserError, format_summary
 from pumpsim.cli.common import load, new_out_dir
 from pumpsim.cli.run import MAX_DAYS
-from pumpsim.engine.ports import PlantParams
-from pumpsim.plant import PumpPlant
-from pumpsim.results import DirectorySink, run_info
-from pumpsim.results.records import Summary
+from pumpsim.results import DirectorySink
 from pumpsim.scenario import Scenario, with_duration
 from pumpsim.units import MS_PER_DAY, S_PER_DAY
 
@@ -40,13 +34,11 @@ from . import report
 from .client import ProtocolMismatch
 from .clock import BEHIND_MS
 from .emulators import BenchEmulator, DutEmulator
-from .endpoint import Dispatcher, Refusal
+from .endpoint import Dispatcher
 from .firmware_side import FirmwareSession, RunOutcome
 from .link import RECONNECT_S, RETRIES, TIMEOUT_S, Link, LinkTimeout
-from .plant_server import PlantServer
 from .ports import PortError
-from .protocol import ErrorCode
-from .recorder import PlantRecorder
+from .serve import IDLE_S, PlantSession
 from .shaping import WireShape
 from .verbs import Role
 
@@ -117,7 +109,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                                    "test (or `pumpsim hil emulate dut`); records the plant's truth.")
     _scenario_options(s)
     _port_options(s)
-    s.add_argument("--idle-s", type=float, default=10.0, metavar="S",
+    s.add_argument("--idle-s", type=float, default=IDLE_S, metavar="S",
                    help="stop (incomplete) when a started device says nothing for S seconds (default 10)")
     s.set_defaults(_hil=_serve)
     e = sub.add_parser("emulate", help="an emulated bench or device under test behind a pseudo-terminal")
@@ -287,103 +279,43 @@ def _open(link: Link) -> None:
 # ---------------------------------------------------------------- hil serve
 
 
-class _OneSession(PlantServer):
-    """serve records one session: a second HELLO (a restarted device) is refused."""
-
-    def new_session(self, peer_role: str, session: str | None) -> None:
-        if self.counts.sessions:
-            raise Refusal(ErrorCode.STATE, "pumpsim hil serve records one session; restart serve for another")
-        super().new_session(peer_role, session)
-
-
 def _serve(args: argparse.Namespace) -> int:
     sc = _scenario(args)
     _check_port_options(args)
     if not args.idle_s > 0:
         raise UserError(f"--idle-s {args.idle_s:g}: expected > 0 s")
     out = _out_dir(args, "serve-", sc)
-    seed = sc.seed if args.seed is None else args.seed
-    recorders: list[PlantRecorder] = []
-    sinks: list[DirectorySink] = []
-
-    def recorder(plant: PumpPlant[MotorProgram]) -> PlantRecorder:
-        # The files are opened when a session starts: a serve that nobody talked to writes only hil.json.
-        sinks.append(DirectorySink(out))
-        (out / "scenario.toml").write_text(sc.source or "", encoding="utf-8")
-        recorders.append(PlantRecorder(sc, seed, sc.duration_ms, plant, sinks[-1]))
-        return recorders[-1]
-
     link = _link(args)
-    server = _OneSession(fixed=(PlantParams.of(sc), seed), recorder=recorder, notify=link.call_async)
-    dispatcher = Dispatcher(Role.PLANT, server)
-    link.responder = dispatcher
-    started, t0 = datetime.now(UTC), time.perf_counter()
+    session = PlantSession(sc, link, seed=args.seed, out_dir=out, argv=args.argv, idle_s=args.idle_s,
+                           port_name=args.port)
     failure: str | None = None
     interrupted = False
     with _sigterm_as_interrupt():
         try:
             _open(link)
             print(f"pumpsim hil serve: {sc.name} on {args.port}; waiting for a device under test", file=sys.stderr)
-            failure = _wait_for_end(link, dispatcher, server, args.idle_s)
+            failure = session.wait()
         except KeyboardInterrupt:
             interrupted = True
         finally:
             link.close()
-    rec = recorders[0] if recorders else None
-    summary = None if rec is None else rec.summary if rec.closed else rec.abort()
-    wall = time.perf_counter() - t0
-    out.mkdir(parents=True, exist_ok=True)
-    if sinks:
-        sinks[0].write_run_info(run_info(started=started, wall_s=wall, argv=args.argv, exact=False,
-                                         seed_override=args.seed))
-    complete = summary is not None and summary["complete"] and failure is None and not interrupted
-    report.write(out, _serve_record(args, dispatcher, link, summary, complete, failure, interrupted, wall))
-    if dispatcher.wrong_version is not None:
-        raise UserError(f"--port {args.port}: the device under test speaks protocol version "
-                        f"{dispatcher.wrong_version}; this is version 1")
+    o = session.finish(failure, interrupted)
+    if o.wrong_version is not None:
+        raise UserError(f"--port {args.port}: the device under test speaks protocol version {o.wrong_version}; "
+                        "this is version 1")
     if interrupted:
         print(f"\npumpsim hil serve: interrupted; outputs in {out}/ (marked incomplete)", file=sys.stderr)
         return EXIT_INTERRUPTED
-    if summary is None:
+    if o.summary is None:
         print(f"pumpsim hil serve: error: {failure or 'no session'}; nothing recorded", file=sys.stderr)
         return EXIT_FAILED
-    if not complete:
+    if not o.complete:
         print(f"pumpsim hil serve: error: {failure or 'the device ended the run early'}; outputs in {out}/ "
               "(marked incomplete)", file=sys.stderr)
         return EXIT_FAILED
-    print(format_summary(summary, [], wall))
+    print(format_summary(o.summary, o.events, o.hil["wall_s"]))
     print(f"\noutputs: {out}/ (summary.json, events.jsonl, trace.csv, scenario.toml, run.json, hil.json)")
     return 0
-
-
-def _wait_for_end(link: Link, dispatcher: Dispatcher, server: PlantServer, idle_s: float) -> str | None:
-    """Until the DUT sends END (None), goes quiet after START, or speaks another version (the reason)."""
-    last_rx, last_t = link.stats.requests_rx, time.monotonic()
-    while server.state != "ended":
-        time.sleep(0.05)
-        if dispatcher.wrong_version is not None:
-            return "wrong protocol version"
-        if link.down is not None:
-            return f"the port is gone: {link.down}"
-        if link.stats.requests_rx != last_rx:
-            last_rx, last_t = link.stats.requests_rx, time.monotonic()
-        elif server.state == "running" and time.monotonic() - last_t > idle_s:
-            return f"the device under test stopped talking ({idle_s:g} s without a request)"
-    return None
-
-
-def _serve_record(args: argparse.Namespace, dispatcher: Dispatcher, link: Link, summary: Summary | None,
-                  complete: bool, failure: str | None, interrupted: bool, wall: float) -> report.HilRecord:
-    return {
-        "role": Role.PLANT, "peer_role": dispatcher.peer_role, "peer_caps": [], "port": args.port,
-        "clock": "virtual", "speed": 1.0, "complete": complete, "failure": failure, "interrupted": interrupted,
-        "simulated_s": summary["simulated_s"] if summary is not None else 0.0, "wall_s": round(wall, 6),
-        "link": link.stats.record(),
-        "lateness": {"samples": 0, "p50_ms": None, "p99_ms": None, "max_ms": None, "behind_ms": BEHIND_MS,
-                     "late_stops": 0, "behind_episodes": 0},
-        "count_mismatches": 0, "alerts": [], "telemetry_commands": 0, "nan_trace_rows": 0,
-        "stale_plant_state": False, "wire": "none",
-    }
 
 
 # ---------------------------------------------------------------- emulators

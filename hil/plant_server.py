@@ -150,11 +150,11 @@ class PlantServer:
 
     def _end(self, a: Args) -> Mapping[str, Value]:
         plant = self._plant()
+        if self.recorder is not None:  # first: the last trace row shows the program that ran until the end
+            self.recorder.end(a.flag("COMPLETE"), a.maybe_integer("ESTIMATE_NL"), a.maybe_integer("PRESCRIBED"))
         plant.timer.stop()
         self._tone_until_ms = 0
         self.state = "ended"
-        if self.recorder is not None:
-            self.recorder.end(a.flag("COMPLETE"), a.maybe_integer("ESTIMATE_NL"), a.maybe_integer("PRESCRIBED"))
         return {}
 
     def _plant(self) -> PumpPlant[MotorProgram]:
