@@ -239,8 +239,8 @@ def parse_body(body: bytes) -> Request | Reply | FrameError:
         return FrameError(ErrorCode.BADFRAME, f"SEQ {seq_b.decode('ascii')!r} is not a decimal 0..65535")
     seq = int(seq_b)
     rest = rest_b.decode("ascii")
-    if not sp or not rest or rest.startswith(" "):
-        return FrameError(ErrorCode.BADFRAME, "no word after SEQ (or a double space)")
+    if not sp or not rest or rest.startswith(" ") or rest.endswith(" "):
+        return FrameError(ErrorCode.BADFRAME, "no word after SEQ, a double space or a trailing space")
     word, _, tail = rest.partition(" ")
     if word == "ERR":
         code, _, text = tail.partition(" ")
