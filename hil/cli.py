@@ -33,7 +33,7 @@ from pumpsim.units import MS_PER_DAY, S_PER_DAY
 from . import report
 from .client import ProtocolMismatch
 from .clock import BEHIND_MS
-from .emulators import BenchEmulator, DutEmulator
+from .emulators import WATCHDOG_S, BenchEmulator, DutEmulator
 from .endpoint import Dispatcher
 from .firmware_side import FirmwareSession, RunOutcome
 from .link import RECONNECT_S, RETRIES, TIMEOUT_S, Link, LinkTimeout
@@ -117,6 +117,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     eb = esub.add_parser("bench", help="the bench: motor, sounder, battery and plant model (peer of `hil run`)",
                          description="Prints the pty path as the first line of stdout, then serves sessions until "
                                      "SIGINT or SIGTERM.")
+    eb.add_argument("--watchdog-s", type=float, default=WATCHDOG_S, metavar="S",
+                    help=f"stop the motor when the host says nothing for S seconds (default {WATCHDOG_S:g})")
     _wire_options(eb)
     eb.set_defaults(_hil=_emulate_bench)
     ed = esub.add_parser("dut", help="the firmware model as a device under test (peer of `hil serve`)",
@@ -342,13 +344,17 @@ def _emulate_bench(args: argparse.Namespace) -> int:
     link_path = args.link
     if shape.disconnect_at_s is not None and link_path is None:
         link_path = Path(f"/tmp/pumpsim-hil-bench-{os.getpid()}")
-    with _until_signalled() as stop, BenchEmulator(shape=shape, link_path=link_path) as bench:
+    if not args.watchdog_s > 0:
+        raise UserError(f"--watchdog-s {args.watchdog_s:g}: expected > 0 s")
+    with _until_signalled() as stop, BenchEmulator(shape=shape, link_path=link_path,
+                                                   watchdog_s=args.watchdog_s) as bench:
         print(bench.path, flush=True)
         while not stop.wait(0.2):
             pass
-        c = bench.server.counts
-        print(f"pumpsim hil emulate bench: {c.sessions} sessions, {bench.link.stats.requests_rx} requests, "
-              f"{c.programs} programs, {c.tones} tones, {c.refills} refills", file=sys.stderr)
+        c, st = bench.server.counts, bench.link.stats
+        print(f"pumpsim hil emulate bench: {c.sessions} sessions, {st.requests_rx} requests ({st.replays} replayed, "
+              f"{st.crc_errors} CRC errors), {c.programs} programs, {c.stops} stops, {c.watchdog_stops} watchdog "
+              f"stops, {c.tones} tones, {c.refills} refills", file=sys.stderr)
     return 0
 
 

@@ -34,6 +34,9 @@ from .ports import PortError, Pty
 from .shaping import WireShape
 from .verbs import Role
 
+#: A bench stops its motor when the firmware side has said nothing for this long (seconds).
+WATCHDOG_S = 5.0
+
 
 class _PtyEndpoint:
     """What both emulators share: a pty, a link on its master end, the simulated unplug."""
@@ -86,17 +89,33 @@ class _PtyEndpoint:
 
 
 class BenchEmulator(_PtyEndpoint):
-    """An emulated bench behind a pty (see the module docs). *keep_acted* records every request acted on."""
+    """An emulated bench behind a pty (see the module docs). *keep_acted* records every request acted on.
+
+    Fail safe: when the firmware side sends nothing for *watchdog_s* while the
+    motor runs, the bench stops the motor itself (a real bench must too: a
+    host that died mid-program must not leave the pump running).
+    """
 
     def __init__(self, *, shape: WireShape | None = None, link_path: Path | None = None,
-                 keep_acted: bool = False) -> None:
+                 keep_acted: bool = False, watchdog_s: float = WATCHDOG_S) -> None:
         super().__init__("bench", shape, link_path)
         self.server = PlantServer(notify=self.link.call_async, keep_acted=keep_acted)
         self.link.responder = Dispatcher(Role.BENCH, self.server)
+        self.watchdog_s = watchdog_s
 
     def start(self) -> BenchEmulator:
         self._start_link()
+        self._spawn(self._watchdog, "hil-watchdog")
         return self
+
+    def _watchdog(self) -> None:
+        last_rx, last_t, fired = self.link.stats.requests_rx, time.monotonic(), False
+        while not self.stop.wait(min(0.1, self.watchdog_s / 4)):
+            if self.link.stats.requests_rx != last_rx:
+                last_rx, last_t, fired = self.link.stats.requests_rx, time.monotonic(), False
+            elif not fired and time.monotonic() - last_t > self.watchdog_s:
+                fired = True
+                self.server.watchdog()
 
     def __enter__(self) -> BenchEmulator:
         return self.start()

@@ -16,6 +16,7 @@ session (HELLO) discards the plant.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -39,6 +40,8 @@ class BenchCounts:
     sessions: int = 0
     programs: int = 0
     stops: int = 0
+    #: Motor stops by the watchdog: the firmware side went quiet with the motor running.
+    watchdog_stops: int = 0
     tones: int = 0
     refills: int = 0
     #: The requests acted on, in order (verb and arguments): a test checks nothing was done twice.
@@ -63,6 +66,8 @@ class PlantServer:
         self.notify = notify
         self.keep_acted = keep_acted
         self.counts = BenchCounts()
+        #: Held while a request is handled (the watchdog runs on another thread).
+        self.lock = threading.Lock()
         self.state = "idle"
         self.plant: PumpPlant[MotorProgram] | None = None
         self.recorder: PlantRecorder | None = None
@@ -105,6 +110,19 @@ class PlantServer:
         return out
 
     def handle(self, verb: str, args: Args) -> Mapping[str, Value]:
+        with self.lock:
+            return self._handle(verb, args)
+
+    def watchdog(self) -> bool:
+        """The firmware side has gone quiet: stop the motor if it runs (fail safe); True if it did."""
+        with self.lock:
+            if self.plant is None or self.plant.timer.program is None:
+                return False
+            self.plant.timer.stop()
+            self.counts.watchdog_stops += 1
+            return True
+
+    def _handle(self, verb: str, args: Args) -> Mapping[str, Value]:
         if verb == "CONFIG":
             if self.state != "ready":
                 raise state_error("CONFIG only before START")
