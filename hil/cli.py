@@ -167,8 +167,8 @@ def _check_port_options(args: argparse.Namespace) -> None:
 
 
 def _check_clock(args: argparse.Namespace) -> None:
-    if not 0 < args.speed <= 1e6:
-        raise UserError(f"--speed {args.speed:g}: expected a factor above 0 and at most 1e6")
+    if not 0 < args.speed <= 1e9:
+        raise UserError(f"--speed {args.speed:g}: expected a factor above 0 and at most 1e9")
     if not args.behind_ms > 0:
         raise UserError(f"--behind-ms {args.behind_ms:g}: expected > 0 ms")
 

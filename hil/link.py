@@ -222,9 +222,13 @@ class Link:
         reader = serial.threaded.ReaderThread(port, lambda: _Wire(self))  # type: ignore[arg-type]
         reader.name = f"hil-reader {self.name}"
         with self._cv:
+            if self._closing:  # closed while the port was being reopened
+                with contextlib.suppress(Exception):
+                    port.close()
+                return
             self._port, self._reader, self._connected = port, reader, True
+            reader.start()  # under the lock: close() never sees a reader that has not started
             self._cv.notify_all()
-        reader.start()
 
     def _detach(self) -> None:
         with self._cv:

@@ -18,14 +18,14 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 from .endpoint import Dispatcher
 from .link import Link
 from .plant_server import PlantServer
-from .ports import FdPort
+from .ports import FdPort, PortError
 from .shaping import WireShape
 from .verbs import Role
 
@@ -94,6 +94,20 @@ class BenchPair:
         self.bench_link.close()
 
 
+def _once(fd: int, name: str) -> Callable[[], FdPort]:
+    """An opener for one end of a socket pair: it opens once (a closed socket pair does not come back)."""
+    opened = False
+
+    def opener() -> FdPort:
+        nonlocal opened
+        if opened:
+            raise PortError(f"{name}: the socket pair is closed")
+        opened = True
+        return FdPort(fd, name=name)
+
+    return opener
+
+
 @contextmanager
 def bench_pair(*, host_shape: WireShape | None = None, bench_shape: WireShape | None = None,
                timeout_s: float = 0.05, retries: int = 6) -> Iterator[BenchPair]:
@@ -101,9 +115,9 @@ def bench_pair(*, host_shape: WireShape | None = None, bench_shape: WireShape | 
     a, b = socket.socketpair()
     fa, fb = a.detach(), b.detach()
     server = PlantServer(keep_acted=True)
-    host = Link(lambda: FdPort(fa, name="host"), name="host", timeout_s=timeout_s, retries=retries,
-                reconnect_s=0, shape=host_shape)
-    bench = Link(lambda: FdPort(fb, name="bench"), name="bench", reconnect_s=0, shape=bench_shape)
+    host = Link(_once(fa, "host"), name="host", timeout_s=timeout_s, retries=retries, reconnect_s=0,
+                shape=host_shape)
+    bench = Link(_once(fb, "bench"), name="bench", reconnect_s=0, shape=bench_shape)
     bench.responder = Dispatcher(Role.BENCH, server)
     server.notify = bench.call_async
     pair = BenchPair(host.start(), bench.start(), server)

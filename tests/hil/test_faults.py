@@ -152,8 +152,8 @@ def test_ctrl_c_stops_the_motor_and_leaves_valid_files(analytic_ref: Path, tmp_p
         while (not events.exists() or events.stat().st_size < 2000) and time.monotonic() < deadline:
             time.sleep(0.02)
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=60)
-        status, bench_err = bench.stop()
+        _out, err = proc.communicate(timeout=60)
+        _status, bench_err = bench.stop()
     assert proc.returncode == 130, err
     assert "interrupted" in err and "motor stopped" in err and "Traceback" not in err
     lines = _lines(events)
@@ -225,4 +225,4 @@ def test_serve_stops_safely_when_the_dut_goes_quiet(tmp_path: Path) -> None:
         o = session.finish(failure)
     assert not o.complete and failure is not None and "stopped talking" in failure
     assert json.loads((tmp_path / "summary.json").read_text())["complete"] is False
-    assert o.summary is not None and 0 < o.summary["strokes"]
+    assert o.summary is not None and o.summary["strokes"] > 0
