@@ -37,6 +37,21 @@ class Kind:
     WORDS: Final = "word,word,..."
 
 
+#: How a value of each kind is written (docs/hil-protocol.md's table is generated from this).
+KIND_DOCS: Final[dict[str, str]] = {
+    Kind.INT: "Decimal digits with an optional leading `-`, no leading zeros (`0`, `-5`, `86400000`); within int64 "
+              "(-2^63..2^63-1) unless the verb says otherwise.",
+    Kind.FLOAT: "A decimal number, optionally with an exponent (`0.0`, `12345.678901234567`, `1e-05`), at most 32 "
+                "characters. Senders write the shortest text that reads back to the same IEEE-754 double (Python's "
+                "`repr`, C's `%.17g` also works), so a value crosses the link exactly. No `inf` or `nan`.",
+    Kind.FLAG: "`0` or `1`.",
+    Kind.WORD: "Lower-case letters, digits and `_`, at most 32 characters (`host`, `non_critical`).",
+    Kind.INT_OR_NONE: "An integer, or `NONE` for no value.",
+    Kind.SEGMENTS: "1 to 8 tone segments `HZ:ON_MS:OFF_MS` separated by commas (`880:1000:0`).",
+    Kind.WORDS: "Words (letters, digits, `_`) separated by commas (`CLOCK,MOTOR`).",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Arg:
     """One ``KEY=VALUE`` argument (or reply key): *unit* empty when it has none; *lo*..*hi* for integers."""
