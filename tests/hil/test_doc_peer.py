@@ -40,7 +40,7 @@ def test_a_peer_written_from_the_document_drives_serve(tmp_path: Path) -> None:
         t = threading.Thread(target=lambda: result.update(run_dut(master, ANALYTIC, 100, 600_000, 10)))
         t.start()
         t.join(30)
-        out, err = serve.communicate(timeout=30)
+        _, err = serve.communicate(timeout=30)
     finally:
         if serve.poll() is None:
             serve.kill()
@@ -63,6 +63,7 @@ def test_every_frame_in_the_document_has_the_right_crc() -> None:
     frames += re.findall(r"`\$([^*`]+)\*([0-9A-F]{4})`", DOC.read_text())
     assert len(frames) > 20
     for body, check in frames:
+        body = body.rpartition("$")[2]  # a frame cut short by a new "$" (an example): the new frame counts
         if "KOUNT" in body:  # the example of a damaged frame
             assert int(check, 16) != binascii.crc_hqx(body.encode(), 0xFFFF)
         else:
