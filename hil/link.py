@@ -61,7 +61,7 @@ from .stats import LinkStats
 TIMEOUT_S = 0.25
 RETRIES = 4
 RECONNECT_S = 5.0
-WINDOW = 8
+WINDOW = 12
 #: How often a lost port is tried again.
 REOPEN_EVERY_S = 0.02
 

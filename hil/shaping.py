@@ -163,11 +163,18 @@ class ShapedPort:
                 # Sent after the next frame, or on its own after a short while.
                 self._enqueue_at(now + s.latency_ms / 1000 + 0.02, None)
                 return len(data)
-            for c in copies:
-                self._enqueue_at(now + s.latency_ms / 1000, c)
             if self._held is not None:
-                held, self._held = self._held, None
-                self._enqueue_at(now + s.latency_ms / 1000, held)
+                copies.append(self._held)
+                self._held = None
+            if not s.baud and not s.latency_ms and not self._queue:
+                direct = copies  # nothing to wait for: write now, without a hop through the sender thread
+            else:
+                direct = []
+                for c in copies:
+                    self._enqueue_at(now + s.latency_ms / 1000, c)
+        for c in direct:
+            with contextlib.suppress(Exception):  # a closed or lost port: the link notices on its read side
+                self.inner.write(c)
         return len(data)
 
     def cancel_read(self) -> None:

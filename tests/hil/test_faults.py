@@ -59,6 +59,8 @@ def _lines(p: Path) -> list[str]:
     return p.read_text().splitlines()
 
 
+
+
 def test_a_noisy_lossy_wire_both_ways_loses_nothing(noisy_ref: Path, tmp_path: Path) -> None:
     """Bit noise, dropped, duplicated and reordered frames in both directions: the same files, every fault counted."""
     bad = dict(noise=0.001, drop=0.02, duplicate=0.02, reorder=0.02)
@@ -81,8 +83,8 @@ def test_a_noisy_lossy_wire_both_ways_loses_nothing(noisy_ref: Path, tmp_path: P
 
 
 def test_the_cli_survives_a_noisy_bench_and_counts_it(noisy_ref: Path, tmp_path: Path) -> None:
-    with spawn("hil", "emulate", "bench", "--noise", "0.002", "--drop", "0.02", "--duplicate", "0.02",
-               "--reorder", "0.02", "--wire-seed", "5") as bench:
+    with spawn("hil", "emulate", "bench", "--noise", "0.001", "--drop", "0.01", "--duplicate", "0.01",
+               "--reorder", "0.01", "--wire-seed", "5") as bench:
         r = pumpsim_cli(["hil", "run", NOISY, "--port", bench.path, "--out", str(tmp_path),
                          "--timeout-ms", "40", "--retries", "8"])
     assert r.returncode == 0, r.stderr
