@@ -23,14 +23,16 @@ and marked incomplete) when the link fails or the user interrupts.
 from __future__ import annotations
 
 import contextlib
+import signal
 import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from types import FrameType
 from typing import TextIO
 
 from firmware_model import (
@@ -277,9 +279,10 @@ class FirmwareSession:
         interrupted = False
         self.endpoint.state = "running"
         try:
-            if self.pacer is not None:
-                self.pacer.sync()
-            sim.run()
+            with self._stop_first_on_interrupt():
+                if self.pacer is not None:
+                    self.pacer.sync()
+                sim.run()
         except LinkError as e:
             failure = str(e)
         except KeyboardInterrupt:
@@ -299,6 +302,24 @@ class FirmwareSession:
             report.write(self.out_dir, hil)
         events = sink.events if isinstance(sink, MemorySink | DirectorySink) else []
         return RunOutcome(complete, failure, interrupted, summary, events, hil, self.out_dir)
+
+    @contextlib.contextmanager
+    def _stop_first_on_interrupt(self) -> Iterator[None]:
+        """Ctrl-C (in the main thread): STOP and SILENCE go out at once, then the run writes its files."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def interrupt(signum: int, frame: FrameType | None) -> None:
+            self.link.call_async("STOP")  # from another thread: this one may be inside a call
+            self.link.call_async("SILENCE")
+            raise KeyboardInterrupt
+
+        old = signal.signal(signal.SIGINT, interrupt)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, old)
 
     def _fail_safe(self) -> None:
         """Motor stopped, sounder silent: one quick try each (the peer may be gone)."""
