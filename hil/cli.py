@@ -130,7 +130,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     ed.set_defaults(_hil=_emulate_dut)
 
 
+#: The GIL switch interval of a HIL process. The default 5 ms is what a thread waiting for the
+#: serial reader can lose to another busy thread (tooling.md: a responder's latency grows to ~5 ms;
+#: 0.5 ms brings it under 1 ms); a HIL process has a reader thread and a working thread by design.
+SWITCH_INTERVAL_S = 0.0005
+
+
 def run(args: argparse.Namespace) -> int:
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     handler = getattr(args, "_hil", None)
     if handler is None:
         what = "emulate bench|dut" if getattr(args, "hil_command", None) == "emulate" else "run|serve|emulate"

@@ -111,6 +111,7 @@ class _Pending:
     text: str
     sent_at: float = 0.0
     retransmitted: bool = False
+    pipelined: bool = False
     reply: Reply | None = None
     nak: bool = False
 
@@ -270,6 +271,9 @@ class Link:
         while todo:
             batch, todo = todo[: self.window], todo[self.window:]
             pend = [self._register(v, a) for v, a in batch]
+            if len(pend) > 1:
+                for p in pend:
+                    p.pipelined = True  # its wait includes the others': not a round trip
             try:
                 for p in pend:
                     self._transmit(p)
@@ -361,7 +365,7 @@ class Link:
                 raise LinkDown(f"{p.text}: {self._down}")
 
     def _outcome(self, p: _Pending, reply: Reply) -> Reply:
-        if not p.retransmitted:
+        if not p.retransmitted and not p.pipelined:
             self.stats.rtt.add(time.monotonic() - p.sent_at)
         if reply.ok:
             return reply

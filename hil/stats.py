@@ -68,7 +68,7 @@ class LinkStats:
     handler_errors: int = _count("Requests our side failed on (answered `ERR INTERNAL`).")
     disconnects: int = _count("Times the port was lost (EIO, unplugged).")
     reconnects: int = _count("Times the port was opened again after a loss.")
-    #: Round trips of requests answered on their first transmission.
+    #: Round trips of requests sent alone and answered on their first transmission.
     rtt: Samples = field(default_factory=Samples)
 
     def record(self) -> dict[str, int | float | None]:
@@ -82,7 +82,8 @@ class LinkStats:
     def docs() -> list[tuple[str, str]]:
         """(key, meaning) of every key :meth:`record` writes, in order."""
         out = [(f.name, str(f.metadata["doc"])) for f in fields(LinkStats) if f.name != "rtt"]
-        out.append(("rtt_samples", "Round trips measured: requests answered on their first transmission."))
+        out.append(("rtt_samples", "Round trips measured: requests sent alone (not pipelined) and answered on "
+                                   "their first transmission."))
         out += [(f"rtt_{q}_ms", f"Round trip, {what} (ms; null without samples): request written to reply parsed.")
                 for q, what in (("p50", "median"), ("p99", "99th percentile"), ("max", "longest"))]
         return out
