@@ -322,7 +322,7 @@ class FirmwareSession:
             signal.signal(signal.SIGINT, old)
 
     def _fail_safe(self) -> None:
-        """Motor stopped, sounder silent: one quick try each (the peer may be gone)."""
+        """Motor stopped, sounder silent: one quick try each (the peer may be gone). REQ-HIL-002."""
         for verb in ("STOP", "SILENCE"):
             with contextlib.suppress(LinkError):
                 self.link.call(verb, retries=1)

@@ -426,6 +426,7 @@ class Link:
             self.stats.unmatched_replies += 1  # a late or duplicated reply
 
     def _on_request(self, req: Request) -> None:
+        # REQ-HIL-001: a retry is answered from the cache, a late duplicate refused; neither is acted on.
         self.stats.requests_rx += 1
         key = (req.seq, req.body())
         cached = self._cache.get(key)

@@ -114,7 +114,7 @@ class PlantServer:
             return self._handle(verb, args)
 
     def watchdog(self) -> bool:
-        """The firmware side has gone quiet: stop the motor if it runs (fail safe); True if it did."""
+        """The firmware side has gone quiet: stop the motor if it runs (fail safe, REQ-HIL-003); True if it did."""
         with self.lock:
             if self.plant is None or self.plant.timer.program is None:
                 return False

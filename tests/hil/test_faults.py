@@ -103,7 +103,7 @@ def test_a_short_silence_is_ridden_out(analytic_ref: Path, tmp_path: Path) -> No
 
 
 def test_a_bench_that_stops_answering_ends_the_run_safely(analytic_ref: Path, tmp_path: Path) -> None:
-    """No reply after every retry: exit 1, one line, files valid and marked incomplete, the bench's motor stopped."""
+    """No reply after every retry: exit 1, one line, files valid and marked incomplete (REQ-HIL-002)."""
     with spawn("hil", "emulate", "bench", "--silence-at", "0.4", "--silence-for", "600") as bench:
         r = pumpsim_cli(["hil", "run", "analytic", "--port", bench.path, "--out", str(tmp_path),
                          "--timeout-ms", "50", "--retries", "2"])
@@ -119,7 +119,7 @@ def test_a_bench_that_stops_answering_ends_the_run_safely(analytic_ref: Path, tm
 
 
 def test_the_bench_stops_its_motor_when_the_host_goes_quiet() -> None:
-    """The host dies mid-program: the bench's watchdog stops the motor (no motion nobody commands any more)."""
+    """The host dies mid-program: the bench's watchdog stops the motor (REQ-HIL-003)."""
     with BenchEmulator(watchdog_s=0.2) as bench, Link.to_url(bench.path) as link:
         client = BenchClient(link)
         client.hello("host")

@@ -80,6 +80,7 @@ def _start(peer: RawPeer) -> None:
 
 def test_a_retried_request_gets_the_same_reply_byte_for_byte_and_is_not_acted_on_twice(
         bench_link: tuple[RawPeer, PlantServer, Link]) -> None:
+    """REQ-HIL-001."""
     peer, server, link = bench_link
     _start(peer)
     run = request_frame(4, "RUN", {"N": 10, "PERIOD_MS": 1000})
