@@ -105,13 +105,15 @@ class BenchClient:
         """STATUS as raw KEY=VALUE strings."""
         return self.link.call("STATUS").values()
 
-    def end(self, t_ms: int, complete: bool, estimate_nl: int | None = None, prescribed: int | None = None) -> None:
+    def end(self, t_ms: int, complete: bool, estimate_nl: int | None = None, prescribed: int | None = None, *,
+            retries: int | None = None) -> None:
+        """END the session (*retries* None: the link's default; fewer when the peer may be gone)."""
         args: dict[str, Value] = {"T_MS": t_ms, "COMPLETE": complete}
         if estimate_nl is not None:
             args["ESTIMATE_NL"] = estimate_nl
         if prescribed is not None:
             args["PRESCRIBED"] = prescribed
-        self.link.call("END", args)
+        self.link.call("END", args, retries=retries)
 
     # ------------------------------------------------------------ set-up and clock
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from pumpsim.scenario import Scenario
@@ -55,8 +56,7 @@ class _PtyEndpoint:
         """What a client opens."""
         return self.pty.path
 
-    def _spawn(self, target: object, name: str) -> None:
-        assert callable(target)
+    def _spawn(self, target: Callable[[], None], name: str) -> None:
         t = threading.Thread(target=target, name=name, daemon=True)
         t.start()
         self._threads.append(t)

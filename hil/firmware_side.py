@@ -330,9 +330,8 @@ class FirmwareSession:
     def _end(self, sim: HilSimulation, complete: bool) -> None:
         fw = sim.firmware
         with contextlib.suppress(LinkError):
-            self.client.link.call("END", {"T_MS": sim.plant.now_ms, "COMPLETE": complete,
-                                          "ESTIMATE_NL": fw.reservoir_estimate_nl(sim.plant.strokes),
-                                          "PRESCRIBED": sim.tally.prescribed}, retries=1 if not complete else None)
+            self.client.end(sim.plant.now_ms, complete, fw.reservoir_estimate_nl(sim.plant.strokes),
+                            sim.tally.prescribed, retries=None if complete else 1)
 
     def _record(self, sim: HilSimulation, plant: RemotePlant, complete: bool, failure: str | None,
                 interrupted: bool, wall_s: float) -> report.HilRecord:
