@@ -190,6 +190,12 @@ def _out_dir(args: argparse.Namespace, prefix: str, sc: Scenario) -> Path:
     return out
 
 
+#: The option that sets each WireShape field (for error messages).
+_SHAPE_OPTIONS = {"baud": "--pace-baud", "latency_ms": "--latency-ms", "noise": "--noise", "drop": "--drop",
+                  "duplicate": "--duplicate", "reorder": "--reorder", "silence_s": "--silence-for",
+                  "disconnect_s": "--disconnect-for"}
+
+
 def _shape(args: argparse.Namespace) -> WireShape:
     try:
         return WireShape(baud=args.pace_baud, latency_ms=args.latency_ms, noise=args.noise, drop=args.drop,
@@ -197,7 +203,8 @@ def _shape(args: argparse.Namespace) -> WireShape:
                          silence_s=args.silence_for, disconnect_at_s=args.disconnect_at,
                          disconnect_s=args.disconnect_for, seed=args.wire_seed)
     except ValueError as e:
-        raise UserError(f"wire shaping: {e}") from None
+        field, _, rest = str(e).partition(" = ")
+        raise UserError(f"{_SHAPE_OPTIONS.get(field, field)} {rest}") from None
 
 
 @contextmanager

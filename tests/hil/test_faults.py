@@ -23,7 +23,8 @@ from hil.emulators import BenchEmulator, DutEmulator
 from hil.endpoint import Dispatcher
 from hil.firmware_side import FirmwareSession
 from hil.link import Link
-from hil.protocol import FrameParser, Reply, frame
+from hil.ports import Pty
+from hil.protocol import FrameParser, Reply, frame, request_frame
 from hil.serve import PlantSession
 from hil.shaping import WireShape
 from hil.testing import PUMPSIM, pumpsim_cli, spawn
@@ -228,3 +229,50 @@ def test_serve_stops_safely_when_the_dut_goes_quiet(tmp_path: Path) -> None:
     assert not o.complete and failure is not None and "stopped talking" in failure
     assert json.loads((tmp_path / "summary.json").read_text())["complete"] is False
     assert o.summary is not None and o.summary["strokes"] > 0
+
+
+def _serve_with_raw_dut(tmp_path: Path) -> tuple[subprocess.Popen[str], Pty]:
+    """``pumpsim hil serve analytic`` on a pty whose other end the test drives by hand."""
+    pty = Pty()
+    serve = subprocess.Popen([*PUMPSIM, "hil", "serve", "analytic", "--port", pty.path, "--out", str(tmp_path)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert serve.stderr is not None and "waiting for a device under test" in serve.stderr.readline()
+    return serve, pty
+
+
+def test_serve_refuses_a_dut_of_another_protocol_version_with_exit_2(tmp_path: Path) -> None:
+    serve, pty = _serve_with_raw_dut(tmp_path)
+    try:
+        pty.port().write(frame(b"1 HELLO VERSION=2 ROLE=dut"))
+        _, err = serve.communicate(timeout=20)
+    finally:
+        pty.close()
+    assert serve.returncode == 2
+    assert err.strip().endswith("the device under test speaks protocol version 2; this is version 1")
+    assert err.count("pumpsim: error:") == 1 and "Traceback" not in err
+
+
+def test_serve_interrupted_writes_its_record_marked_incomplete(tmp_path: Path) -> None:
+    serve, pty = _serve_with_raw_dut(tmp_path)
+    port = pty.port()
+    try:
+        cfg = {"STROKE_PL": 250000, "CAL_ERROR": 0.0, "STROKE_CV": 0.0, "SEED": 1, "RESERVOIR_NL": 20_000_000,
+               "FILL_NL": 20_000_000, "CONC_NG_PER_ML": 500_000, "DEAD_NL": 234_000, "PRIMED": True}
+        frames = [request_frame(1, "HELLO", {"VERSION": 1, "ROLE": "dut"}),
+                  request_frame(2, "CONFIG", dict(list(cfg.items())[:5])),
+                  request_frame(3, "CONFIG", dict(list(cfg.items())[5:])), request_frame(4, "START"),
+                  request_frame(5, "RUN", {"N": 10, "PERIOD_MS": 1000}), request_frame(6, "ADVANCE", {"T_MS": 4500})]
+        parser, got = FrameParser(), []
+        for f in frames:
+            port.write(f)
+            while not got or got[-1].seq != int(f[1:].split(b" ")[0]):
+                got += parser.feed(port.read(4096))
+        assert all(isinstance(r, Reply) and r.ok for r in got), got
+        serve.send_signal(signal.SIGINT)
+        _, err = serve.communicate(timeout=20)
+    finally:
+        pty.close()
+    assert serve.returncode == 130 and "interrupted" in err and "Traceback" not in err
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["complete"] is False and summary["strokes"] == 4
+    assert json.loads((tmp_path / "hil.json").read_text())["interrupted"] is True
