@@ -94,6 +94,10 @@ class Dispatcher:
             return Response(err_frame(req.seq, r.code, r.text), cache=r.code != ErrorCode.BUSY)
         return Response(ok_frame(req.seq, values))
 
+    def opened(self, peer_role: str, session: str | None) -> None:
+        """Our own HELLO to the peer was answered: the session is open both ways (its requests are served)."""
+        self.peer_role, self.session = peer_role, session
+
     def _side(self) -> str:
         return "plant" if self.role in PLANT_ROLES else "firmware"
 

@@ -57,7 +57,7 @@ from pumpsim.units import MS_PER_DAY, MS_PER_S
 from . import report
 from .client import BenchClient, Hello
 from .clock import BEHIND_MS, Pacer, virtual_env
-from .endpoint import Refusal, arg_error, state_error
+from .endpoint import Dispatcher, Refusal, arg_error, state_error
 from .link import Link, LinkError, LinkTimeout
 from .protocol import ErrorCode, Value
 from .remote import RemotePlant, link_hal
@@ -253,6 +253,8 @@ class FirmwareSession:
         while True:
             try:
                 self.hello = self.client.hello(self.role, needs=NEEDS)
+                if isinstance(self.link.responder, Dispatcher):
+                    self.link.responder.opened(self.hello.role, self.hello.session)
                 return self.hello
             except LinkTimeout:
                 if (deadline is not None and time.monotonic() >= deadline) or (stop is not None and stop.is_set()):
