@@ -4,7 +4,9 @@
 * :mod:`.hal` - the firmware's HAL implemented against the plant;
 * :mod:`.log_decoder` - firmware log records to event records (pure; also for bench hosts);
 * :mod:`.tally` - the summary's bookkeeping, fed with events;
-* :mod:`.trace` - trace rows, buffered and computed in batches.
+* :mod:`.trace` - trace rows, buffered and computed in batches;
+* :mod:`.events` - the visit and dry events (pure builders, shared with a recording bench);
+* :mod:`.ports` - the seams: what a run needs of a plant and a HAL (either may be across a link).
 """
 
 from __future__ import annotations

@@ -29,19 +29,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator
 
-import numpy as np
 import simpy
 
-from firmware_model import MotorProgram, PrimingBolus, PumpController, Refill, Reprogram, SetLowReservoirThreshold
+from firmware_model import PrimingBolus, PumpController, Refill, Reprogram, SetLowReservoirThreshold
 
-from ..plant import Battery, Catheter, PumpPlant, RefillOutcome, Reservoir, StrokeStream
+from ..plant import RefillOutcome
 from ..results import MemorySink, SimulationResult, Sink
-from ..results.records import DryEvent, Event, Summary, VisitEvent
+from ..results.records import DryEvent, Event, Summary
 from ..scenario.model import Scenario, Visit
-from ..units import MS_PER_DAY, MS_PER_S, NG_PER_MG, NL_PER_ML, PL_PER_NL
+from ..units import MS_PER_DAY, NL_PER_ML
+from .events import VisitRefill, dry_event, entered_nl, visit_event
 from .hal import EngineHal
 from .log_decoder import decode
 from .patient import PatientRecorder
+from .ports import PlantParams, PlantPort, SimulationHal, build_plant
 from .tally import Tally
 from .trace import TraceRecorder, WakeState, alarm_bits
 
@@ -58,7 +59,14 @@ class Simulation:
     *on_progress* is called with the simulated time (ms) at most once per
     simulated day (:data:`PROGRESS_EVERY_MS`) and at the end, for a progress
     display.
-    Raises ValueError for a duration <= 0.
+
+    The seams (:mod:`pumpsim.engine.ports`): *plant* and *hal* replace the
+    plant and its HAL (a bench across a serial link: ``hil``); *env* replaces
+    the SimPy environment (a ``simpy.rt.RealtimeEnvironment`` paces the run by
+    the wall clock). ``hil`` also extends the story's steps (``_visit``,
+    ``_visits``, ``_after_wake``, ``_next_stop``, ``_record_wait``): keep their
+    signatures.
+    Raises ValueError for a duration <= 0, or a *plant* without a *hal*.
     """
 
     def __init__(
@@ -71,6 +79,9 @@ class Simulation:
         duration_ms: int | None = None,
         trace: bool = True,
         on_progress: Callable[[int], None] | None = None,
+        plant: PlantPort | None = None,
+        hal: SimulationHal | None = None,
+        env: simpy.Environment | None = None,
     ) -> None:
         self.scenario = scenario
         self.seed = scenario.seed if seed is None else seed
@@ -81,8 +92,15 @@ class Simulation:
             raise ValueError(f"duration_ms = {self.duration_ms}: expected > 0 ms")
         self.on_progress = on_progress
         pump, drug = scenario.pump, scenario.drug
-        self.plant = _build_plant(scenario, self.seed)
-        self.hal = EngineHal.on(self.plant)
+        self.plant: PlantPort
+        self.hal: SimulationHal
+        if plant is None:
+            pump_plant = build_plant(PlantParams.of(scenario), self.seed)
+            self.plant, self.hal = pump_plant, EngineHal.on(pump_plant) if hal is None else hal
+        elif hal is None:
+            raise ValueError("a plant given to Simulation needs its HAL (hal=...)")
+        else:
+            self.plant, self.hal = plant, hal
         self.firmware = PumpController(self.hal, scenario.firmware_config(), scenario.prescription,
                                        drug.conc_ng_per_ml, pump.fill_nl)
         # What the pump holds at t = 0: its fill, and the dead volume's content (drug if primed, else drug-free).
@@ -95,7 +113,7 @@ class Simulation:
         rows_to = self.sink if self.patient is None else self.patient.tee(self.sink)
         self.trace = (TraceRecorder(self.plant, pump.stroke_volume_pl, scenario.trace_interval_ms, rows_to)
                       if trace else None)
-        self.env = simpy.Environment(initial_time=0)
+        self.env = simpy.Environment(initial_time=0) if env is None else env
         self.complete = False
         self._log_seq = 0  # the next firmware log record to read
         self._last_refill: RefillOutcome | None = None
@@ -214,8 +232,8 @@ class Simulation:
 
     def _visit(self, v: Visit, now: int) -> None:
         """One clinic visit: refill the plant, then send the firmware the visit's commands."""
-        ev: VisitEvent = {"t_s": now / MS_PER_S, "t_ms": now, "kind": "visit", "origin": v.origin}
         inbox = self.hal.inbox
+        refill: VisitRefill | None = None
         if v.refill_nl is not None:
             conc = v.conc_ng_per_ml if v.conc_ng_per_ml is not None else self._conc_ng_per_ml
             self._conc_ng_per_ml = conc
@@ -224,26 +242,15 @@ class Simulation:
                                     float(self.scenario.pump.unaspirated_nl))
             self._last_refill = out
             self.tally.refilled(now, out, conc)
-            # What the clinician enters: the volume injected after a full
-            # aspiration, else the controller's estimate plus the injection.
-            # (The estimate can sit up to a stroke below zero after running empty.)
-            entered = v.refill_nl if v.aspirate else max(est_nl, 0) + v.refill_nl
-            entered = min(entered, self.scenario.pump.reservoir_nl)
-            inbox.send(Refill(entered, conc, bridge=v.bridge_bolus, rx=v.prescription))
-            ev["refill_ml"] = v.refill_nl / NL_PER_ML
-            ev["aspirate"] = v.aspirate
-            ev["concentration_mg_per_ml"] = conc / NG_PER_MG
-            ev["residual_actual_ml"] = out.residual_nl / NL_PER_ML
-            ev["aspirated_ml"] = out.aspirated_nl / NL_PER_ML
-            ev["overflow_ml"] = out.overflow_nl / NL_PER_ML
-            ev["entered_ml"] = entered / NL_PER_ML
+            refill = VisitRefill(conc, out, entered_nl(v, est_nl, self.scenario.pump.reservoir_nl))
+            inbox.send(Refill(refill.entered_nl, conc, bridge=v.bridge_bolus, rx=v.prescription))
         elif v.prescription is not None:
             inbox.send(Reprogram(v.prescription))
         if v.low_reservoir_alarm_nl is not None:
             inbox.send(SetLowReservoirThreshold(v.low_reservoir_alarm_nl))
         if v.priming_bolus:
             inbox.send(PrimingBolus())
-        self._emit(ev)
+        self._emit(visit_event(now, v, refill))
 
     def _after_wake(self, now: int) -> None:
         """Read what the wake-up did: its log records, the new program's credit, the state the trace needs."""
@@ -302,7 +309,7 @@ class Simulation:
             self._emit(decode(rec, self._last_refill))
 
     def _dry_event(self, now: int) -> DryEvent:
-        return {"t_s": now / MS_PER_S, "t_ms": now, "kind": "dry", "strokes": self.plant.strokes}
+        return dry_event(now, self.plant.strokes)
 
     # ---------------------------------------------------------- summary
 
@@ -318,20 +325,6 @@ class Simulation:
         if self.patient is not None:  # only with a [patient] table: other summaries keep their bytes
             summary["patient"] = self.patient.summary()
         return summary
-
-
-def _build_plant(scenario: Scenario, seed: int) -> PumpPlant[MotorProgram]:
-    """The plant of *scenario*, its stroke stream seeded from *seed*."""
-    pump, cath, drug = scenario.pump, scenario.catheter, scenario.drug
-    # A child of the seed's sequence: later random streams (faults) can be spawned beside it without changing it.
-    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed).spawn(1)[0]))
-    stream = StrokeStream(pump.stroke_volume_pl / PL_PER_NL, pump.calibration_error, pump.stroke_cv, rng)
-    conc_ng_per_nl = drug.conc_ng_per_ml / NL_PER_ML
-    reservoir = Reservoir(stream, float(pump.reservoir_nl), float(pump.fill_nl), conc_ng_per_nl)
-    dead_nl = float(pump.internal_volume_nl + cath.volume_nl)
-    catheter = Catheter(dead_nl, conc_ng_per_nl if cath.primed else 0.0)
-    catheter.enter(0.0, conc_ng_per_nl)
-    return PumpPlant(stream, reservoir, catheter, Battery())
 
 
 def simulate(

@@ -16,11 +16,11 @@ from typing import NamedTuple
 
 import numpy as np
 
-from firmware_model import AlarmId, MotorProgram
+from firmware_model import AlarmId
 
-from ..plant import PumpPlant
 from ..results import TRACE_COLUMNS, Sink
 from ..units import MS_PER_S, NG_PER_MG, NL_PER_ML, PL_PER_ML, PL_PER_NL
+from .ports import PlantPort
 
 #: Trace rows buffered before a vectorised evaluation and a write.
 FLUSH_ROWS = 4096
@@ -47,7 +47,7 @@ class WakeState(NamedTuple):
 class TraceRecorder:
     """Buffers trace rows for one run and writes them to *sink* in batches."""
 
-    def __init__(self, plant: PumpPlant[MotorProgram], stroke_pl: int, interval_ms: int, sink: Sink) -> None:
+    def __init__(self, plant: PlantPort, stroke_pl: int, interval_ms: int, sink: Sink) -> None:
         self._plant = plant
         self._stroke_pl = stroke_pl
         self._interval_ms = interval_ms

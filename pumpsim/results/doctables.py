@@ -45,6 +45,8 @@ def json_type(tp: Any) -> str:
         return " or ".join(json_type(a) for a in get_args(tp))
     if origin is list:
         return f"array of {json_type(get_args(tp)[0])}"
+    if origin is dict:
+        return "object"
     if origin is Literal or tp is str:
         return "string"
     if _is_typeddict(tp):
