@@ -14,7 +14,14 @@ repeat until the end of the run:
    events written.
 
 A fixed order at equal times is what makes a run reproducible and makes bulk
-and exact modes agree.
+and exact modes agree. The environment (``Scenario.environment``) is a plant
+input: its steps are stops too, applied after the plant event and before the
+visits at the same instant; the firmware is not told.
+
+**A pump without firmware** (constant flow) has no controller: ``firmware`` is
+None, nothing wakes, the plant's counter is paced at the rate its flow law
+gives (:class:`~pumpsim.engine.flow_drive.FlowDrive`, re-paced at each
+environment step), visits only refill, and the summary has no estimate.
 
 **Bulk mode** (default): strokes between two stops are not events; the plant
 finds the stroke that empties the reservoir with one vectorised search
@@ -34,11 +41,25 @@ import simpy
 
 from firmware_model import MotorProgram, PrimingBolus, PumpController, Refill, Reprogram, SetLowReservoirThreshold
 
-from ..plant import Battery, Catheter, PumpPlant, RefillOutcome, Reservoir, StrokeStream
+from ..plant import (
+    Battery,
+    Catheter,
+    ConstantFlow,
+    FlowLaw,
+    Mechanism,
+    Peristaltic,
+    PumpPlant,
+    RefillOutcome,
+    Reservoir,
+    Response,
+    StrokeStream,
+    ValveGated,
+)
 from ..results import MemorySink, SimulationResult, Sink
-from ..results.records import DryEvent, Event, Summary, VisitEvent
+from ..results.records import DryEvent, EnvironmentEvent, Event, FavEvent, Summary, VisitEvent
 from ..scenario.model import Scenario, Visit
-from ..units import MS_PER_DAY, MS_PER_S, NG_PER_MG, NL_PER_ML, PL_PER_NL
+from ..units import MS_PER_DAY, MS_PER_S, NG_PER_MG, NL_PER_ML, PL_PER_ML, PL_PER_NL
+from .flow_drive import FlowDrive
 from .hal import EngineHal
 from .log_decoder import decode
 from .tally import Tally
@@ -46,6 +67,8 @@ from .trace import TraceRecorder, WakeState, alarm_bits
 
 #: The progress callback is called at most once per this much simulated time.
 PROGRESS_EVERY_MS = MS_PER_DAY
+#: The "next wake-up" of a pump without firmware: never (later than any run).
+_NEVER_MS = 1 << 62
 
 
 class Simulation:
@@ -82,13 +105,19 @@ class Simulation:
         pump, drug = scenario.pump, scenario.drug
         self.plant = _build_plant(scenario, self.seed)
         self.hal = EngineHal.on(self.plant)
-        self.firmware = PumpController(self.hal, scenario.firmware_config(), scenario.prescription,
-                                       drug.conc_ng_per_ml, pump.fill_nl)
+        self.firmware: PumpController | None = None
+        self.flow: FlowDrive | None = None  # the pacing of a pump without firmware
+        if pump.has_firmware:
+            self.firmware = PumpController(self.hal, scenario.firmware_config(), scenario.prescription,
+                                           drug.conc_ng_per_ml, pump.fill_nl)
+        else:
+            self.flow = FlowDrive(self.plant, self.duration_ms)
         # What the pump holds at t = 0: its fill, and the dead volume's content (drug if primed, else drug-free).
         start = self.plant.state()
         self.tally = Tally(filled_nl=start.reservoir_nl + self.plant.catheter.volume_nl,
                            filled_ng=start.reservoir_nl * start.reservoir_conc_ng_per_nl + start.catheter_content_ng)
-        self.trace = (TraceRecorder(self.plant, pump.stroke_volume_pl, scenario.trace_interval_ms, self.sink)
+        self.trace = (TraceRecorder(self.plant, pump.stroke_volume_pl, scenario.trace_interval_ms, self.sink,
+                                    firmware=pump.has_firmware)
                       if trace else None)
         self.env = simpy.Environment(initial_time=0)
         self.complete = False
@@ -99,6 +128,7 @@ class Simulation:
         self._credit_mark = 0  # stroke-timer credit already counted as prescribed
         self._next_day_ms = 0
         self._next_visit = 0  # index into scenario.visits
+        self._next_env = 0  # index into scenario.environment
 
     # ---------------------------------------------------------- running
 
@@ -134,9 +164,11 @@ class Simulation:
             events_before = self.tally.events
             if (dry_stroke or self.exact) and self.plant.check_dry():
                 self._emit(self._dry_event(now))
-            if self._visits(now):
+            self._environment(now)
+            if self._visits(now) and self.firmware is not None:
                 t_wake = now  # a telemetry session wakes the controller
             if t_wake <= now:
+                assert self.firmware is not None
                 t_wake = self.firmware.on_wake(now)
                 self._after_wake(now)
             self._record_instant(now, events_before)
@@ -148,10 +180,14 @@ class Simulation:
     def _boot(self) -> int:
         """Boot the controller at t = 0 (and a priming bolus if asked); returns its first wake-up time."""
         events_before = self.tally.events
-        t_wake = self.firmware.boot(0)
-        if self.scenario.priming_bolus:
-            self.hal.inbox.send(PrimingBolus())
-            t_wake = self.firmware.on_wake(0)
+        if self.firmware is None:
+            t_wake = _NEVER_MS
+            self._pace(0, self.plant.set_environment(self.plant.environment))
+        else:
+            t_wake = self.firmware.boot(0)
+            if self.scenario.priming_bolus:
+                self.hal.inbox.send(PrimingBolus())
+                t_wake = self.firmware.on_wake(0)
         self._after_wake(0)
         if self.plant.check_dry():  # filled with nothing
             self._emit(self._dry_event(0))
@@ -167,8 +203,10 @@ class Simulation:
         """
         visits, t_end = self.scenario.visits, self.duration_ms
         t_visit = visits[self._next_visit].at_ms if self._next_visit < len(visits) else t_end
-        target = min(t_wake, t_visit, t_end)
-        if self.exact:
+        env = self.scenario.environment
+        t_env = env[self._next_env][0] if self._next_env < len(env) else t_end
+        target = min(t_wake, t_visit, t_env, t_end)
+        if self.exact and self.firmware is not None:  # a constant-flow pump has no strokes to step
             t_stroke = self.plant.timer.next_stroke_ms()
             return (target if t_stroke is None else min(target, t_stroke)), False
         t_dry = self.plant.dry_stroke_ms(target)
@@ -183,6 +221,42 @@ class Simulation:
             self._next_visit += 1
         return self._next_visit > first
 
+    def _environment(self, now: int) -> None:
+        """Apply the environment steps due at *now*: the mechanism answers (a free flow, a shut outlet, a new
+        flow rate); the firmware is not told."""
+        steps = self.scenario.environment
+        while self._next_env < len(steps) and steps[self._next_env][0] <= now:
+            env = steps[self._next_env][1]
+            self._next_env += 1
+            r = self.plant.set_environment(env)
+            self._pace(now, r)
+            ev: EnvironmentEvent = {"t_s": now / MS_PER_S, "t_ms": now, "kind": "environment",
+                                    "body_temp_c": env.body_temp_c, "ambient_kpa": env.ambient_kpa,
+                                    "magnet": env.magnet}
+            if r.rate_pl_per_day is not None:
+                ev["flow_rate_ml_per_day"] = r.rate_pl_per_day / PL_PER_ML
+            self._emit(ev)
+            self._mechanism_answered(now, r)
+
+    def _pace(self, now: int, r: Response) -> None:
+        """A self-driven mechanism's new rate paces its counter from *now*."""
+        if self.flow is not None and r.rate_pl_per_day is not None:
+            self.flow.set_rate(now, r.rate_pl_per_day)
+
+    def _mechanism_answered(self, now: int, r: Response) -> None:
+        """Events for what the mechanism did (the flow-activated valve), a dry event if a free flow emptied the
+        reservoir, and the trace's new epoch."""
+        if isinstance(self.plant.mechanism, ValveGated) and r.outlet_open is not None:
+            fav: FavEvent = {"t_s": now / MS_PER_S, "t_ms": now, "kind": "fav",
+                             "state": "reset" if r.outlet_open else "tripped"}
+            if not r.outlet_open:
+                fav["free_flow_ml"] = r.free_flow_nl / NL_PER_ML
+            self._emit(fav)
+        if r.changes_outflow:
+            if self.plant.check_dry():
+                self._emit(self._dry_event(now))
+            self._trace_state()
+
     def _record_wait(self, now: int, target: int) -> None:
         """Trace grid rows and prescribed dose for (now, target], recorded once SimPy's clock has got there.
 
@@ -192,7 +266,11 @@ class Simulation:
         if self.trace is not None and target >= self.trace.next_grid_ms:
             self.trace.grid(target)
         program = self.plant.timer.program
-        if program is not None:
+        if self.firmware is None:
+            # No programmed dose: the label's nominal rate x the concentration injected is what was prescribed.
+            self.tally.prescribe(self.scenario.pump.nominal_rate_pl_per_day * (target - now),
+                                 self._believed_conc_ng_per_ml)
+        elif program is not None:
             # Credit accrued is the programmed volume (pL x ms/day); x believed concentration -> dose.
             mark = program.credit_at(target)
             self.tally.prescribe(mark - self._credit_mark, self._believed_conc_ng_per_ml)
@@ -206,14 +284,18 @@ class Simulation:
         """One clinic visit: refill the plant, then send the firmware the visit's commands."""
         ev: VisitEvent = {"t_s": now / MS_PER_S, "t_ms": now, "kind": "visit", "origin": v.origin}
         inbox = self.hal.inbox
+        fw = self.firmware
         if v.refill_nl is not None:
             conc = v.conc_ng_per_ml if v.conc_ng_per_ml is not None else self._conc_ng_per_ml
             self._conc_ng_per_ml = conc
-            est_nl = self.firmware.reservoir_estimate_nl(self.plant.strokes)
+            est_nl = fw.reservoir_estimate_nl(self.plant.strokes) if fw is not None else 0
             out = self.plant.refill(float(v.refill_nl), conc / NL_PER_ML, v.aspirate,
                                     float(self.scenario.pump.unaspirated_nl))
             self._last_refill = out
             self.tally.refilled(now, out, conc)
+            if fw is None:  # nothing to tell: the next fluid out is the new mix, at the same rate
+                self._refilled_without_firmware(ev, v, out, conc)
+                return
             # What the clinician enters: the volume injected after a full
             # aspiration, else the controller's estimate plus the injection.
             # (The estimate can sit up to a stroke below zero after running empty.)
@@ -234,18 +316,46 @@ class Simulation:
         if v.priming_bolus:
             inbox.send(PrimingBolus())
         self._emit(ev)
+        if v.reset_valve:
+            self._mechanism_answered(now, self.plant.reset_mechanism())
+
+    def _refilled_without_firmware(self, ev: VisitEvent, v: Visit, out: RefillOutcome, conc: int) -> None:
+        """The visit event of a refill of a pump without firmware (nothing entered into a programmer)."""
+        assert v.refill_nl is not None
+        ev["refill_ml"] = v.refill_nl / NL_PER_ML
+        ev["aspirate"] = v.aspirate
+        ev["concentration_mg_per_ml"] = conc / NG_PER_MG
+        ev["residual_actual_ml"] = out.residual_nl / NL_PER_ML
+        ev["aspirated_ml"] = out.aspirated_nl / NL_PER_ML
+        ev["overflow_ml"] = out.overflow_nl / NL_PER_ML
+        self._believed_conc_ng_per_ml = conc
+        self._emit(ev)
+        self._trace_state()
 
     def _after_wake(self, now: int) -> None:
         """Read what the wake-up did: its log records, the new program's credit, the state the trace needs."""
         fw = self.firmware
+        if fw is None:  # boot of a pump without firmware: the concentration is the fill's
+            self._believed_conc_ng_per_ml = self._conc_ng_per_ml
+            self._trace_state()
+            return
         self._drain_log()
         program = self.plant.timer.program
         self._credit_mark = program.credit_at(now) if program is not None else 0
         self._believed_conc_ng_per_ml = fw.conc_ng_per_ml
-        if self.trace is not None:
-            est_base, count_base = fw.estimate_basis()
-            self.trace.set_state(WakeState(self.plant.epoch_index, est_base, count_base, fw.conc_ng_per_ml,
-                                           alarm_bits(fw.active_alarms)))
+        self._trace_state()
+
+    def _trace_state(self) -> None:
+        """Trace rows from now on are taken under the firmware's state of its last wake-up and the plant's epoch."""
+        if self.trace is None:
+            return
+        fw = self.firmware
+        if fw is None:
+            self.trace.set_state(WakeState(self.plant.epoch_index, 0, 0, self._believed_conc_ng_per_ml, 0))
+            return
+        est_base, count_base = fw.estimate_basis()
+        self.trace.set_state(WakeState(self.plant.epoch_index, est_base, count_base, fw.conc_ng_per_ml,
+                                       alarm_bits(fw.active_alarms)))
 
     def _record_instant(self, now: int, events_before: int) -> None:
         """After everything at *now*: a trace row if events were written, a batch if due, daily housekeeping."""
@@ -282,6 +392,7 @@ class Simulation:
 
     def _drain_log(self) -> None:
         """Turn the firmware's new log records into events."""
+        assert self.firmware is not None
         log = self.firmware.log
         if log.next_seq == self._log_seq:
             return
@@ -300,25 +411,38 @@ class Simulation:
         """The run's summary so far (written as summary.json at the end)."""
         now = self.plant.now_ms
         plant = self.plant.state()
+        fw = self.firmware
         return self.tally.summary(
             scenario=self.scenario.name, seed=self.seed, complete=self.complete, duration_ms=self.duration_ms,
             now_ms=now, plant=plant, catheter_nl=self.plant.catheter.volume_nl,
-            estimate_nl=self.firmware.reservoir_estimate_nl(plant.strokes),
+            estimate_nl=None if fw is None else fw.reservoir_estimate_nl(plant.strokes),
         )
 
 
 def _build_plant(scenario: Scenario, seed: int) -> PumpPlant[MotorProgram]:
     """The plant of *scenario*, its stroke stream seeded from *seed*."""
     pump, cath, drug = scenario.pump, scenario.catheter, scenario.drug
-    # A child of the seed's sequence: later random streams (faults) can be spawned beside it without changing it.
-    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed).spawn(1)[0]))
-    stream = StrokeStream(pump.stroke_volume_pl / PL_PER_NL, pump.calibration_error, pump.stroke_cv, rng)
+    mechanism = _mechanism(scenario, seed)
     conc_ng_per_nl = drug.conc_ng_per_ml / NL_PER_ML
-    reservoir = Reservoir(stream, float(pump.reservoir_nl), float(pump.fill_nl), conc_ng_per_nl)
+    reservoir = Reservoir(mechanism.stream, float(pump.reservoir_nl), float(pump.fill_nl), conc_ng_per_nl)
     dead_nl = float(pump.internal_volume_nl + cath.volume_nl)
     catheter = Catheter(dead_nl, conc_ng_per_nl if cath.primed else 0.0)
     catheter.enter(0.0, conc_ng_per_nl)
-    return PumpPlant(stream, reservoir, catheter, Battery())
+    return PumpPlant(mechanism, reservoir, catheter, Battery())
+
+
+def _mechanism(scenario: Scenario, seed: int) -> Mechanism:
+    """The pumping principle of *scenario*'s pump; a stroke or aliquot stream seeded from *seed*."""
+    pump = scenario.pump
+    if pump.mechanism == "constant_flow":
+        law = FlowLaw(pump.nominal_rate_pl_per_day, pump.propellant_kpa, pump.propellant_rise)
+        return ConstantFlow(law, pump.calibration_error)
+    # A child of the seed's sequence: later random streams (faults) can be spawned beside it without changing it.
+    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed).spawn(1)[0]))
+    stream = StrokeStream(pump.stroke_volume_pl / PL_PER_NL, pump.calibration_error, pump.stroke_cv, rng)
+    if pump.mechanism == "valve_gated":
+        return ValveGated(stream, pump.fav_volume_nl)
+    return Peristaltic(stream)
 
 
 def simulate(

@@ -90,9 +90,10 @@ class Tally:
 
     def summary(
         self, *, scenario: str, seed: int, complete: bool, duration_ms: int, now_ms: int, plant: PlantState,
-        catheter_nl: float, estimate_nl: int,
+        catheter_nl: float, estimate_nl: int | None,
     ) -> Summary:
-        """summary.json at *now_ms*: this tally with the plant's state and the firmware's estimate then."""
+        """summary.json at *now_ms*: this tally with the plant's state and the firmware's estimate then (None:
+        no firmware)."""
         out_nl = plant.reservoir_nl + catheter_nl + plant.pumped_nl + self.aspirated_nl + self.overflow_nl
         out_ng = (plant.reservoir_nl * plant.reservoir_conc_ng_per_nl + plant.catheter_content_ng
                   + plant.delivered_ng + self.aspirated_ng + self.overflow_ng)
@@ -118,7 +119,7 @@ class Tally:
             "delivered_mg": plant.delivered_ng / NG_PER_MG,
             "prescribed_mg": self.prescribed / _PRESCRIBED_PER_NG / NG_PER_MG,
             "reservoir_actual_ml": plant.reservoir_nl / NL_PER_ML,
-            "reservoir_estimated_ml": estimate_nl / NL_PER_ML,
+            "reservoir_estimated_ml": None if estimate_nl is None else estimate_nl / NL_PER_ML,
             "catheter_content_mg": plant.catheter_content_ng / NG_PER_MG,
             "alarms": [episode.copy() for episode in self.alarms],
             "dry_t_s": None if self.dry_first_ms is None else self.dry_first_ms / MS_PER_S,

@@ -47,12 +47,12 @@ import math
 
 import numpy as np
 
-from ..units import NL_PER_ML, PL_PER_NL
+from ..units import KPA_PER_MMHG, NL_PER_ML, PL_PER_NL
 from .environment import BODY_TEMP_C, NOMINAL, SEA_LEVEL_KPA, Environment
 from .principle import NOTHING, MechanismKind, Response
 
 #: CSF gauge pressure the outlet works against, kPa: 12.5 mmHg ([C] 10-15 mmHg, Sakka 2011, domain.md §7).
-CSF_KPA = 12.5 * 0.133322
+CSF_KPA = 12.5 * KPA_PER_MMHG
 #: Vogel-equation constants for the viscosity of water (A in Pa s, B and C in K).
 _VOGEL_A, _VOGEL_B, _VOGEL_C = 2.414e-5, 247.8, 140.0
 _KELVIN = 273.15

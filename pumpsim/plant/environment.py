@@ -24,8 +24,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from ..units import KPA_PER_ATM
+
 #: Standard sea-level atmospheric pressure, kPa.
-SEA_LEVEL_KPA = 101.325
+SEA_LEVEL_KPA = KPA_PER_ATM
 #: Normal core body temperature, °C: the temperature implanted pumps are specified at.
 BODY_TEMP_C = 37.0
 

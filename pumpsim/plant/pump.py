@@ -47,6 +47,7 @@ from .timer import P, StrokeTimer
 class PlantState:
     """The plant at one instant (nL, ng)."""
 
+    #: Motor strokes or aliquots since t = 0 (0 for a self-driven pump, whose counter counts picolitres).
     strokes: int
     #: Volume pumped into the catheter since t = 0 (= volume out of the tip, plug flow).
     pumped_nl: float
@@ -186,7 +187,7 @@ class PumpPlant(Generic[P]):
         x = e.x0 + pumped_in
         at = np.array([x])
         return PlantState(
-            strokes=k,
+            strokes=0 if self.mechanism.self_driven else k,
             pumped_nl=x,
             reservoir_nl=e.v0 - pumped_in,
             reservoir_conc_ng_per_nl=e.conc_ng_per_nl,

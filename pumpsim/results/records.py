@@ -65,8 +65,8 @@ class Summary(TypedDict):
     duration_s: Annotated[float, Doc("s", "Requested run length (the scenario's `duration`, or `--days`).")]
     simulated_s: Annotated[float, Doc("s", "Simulated time reached. Equal to `duration_s` when `complete`.")]
     strokes: Annotated[int, Doc(
-        "strokes", "Motor strokes since t = 0, including strokes that moved nothing because the real reservoir "
-                   "was dry.")]
+        "strokes", "Motor strokes (valve-gated pump: aliquots) since t = 0, including strokes that moved nothing "
+                   "because the real reservoir was dry or the outlet was shut. 0 for a constant-flow pump.")]
     pumped_ml: Annotated[float, Doc(
         "mL", "Volume pumped into the catheter since t = 0 (the position on the pumped-volume axis).")]
     delivered_ml: Annotated[float, Doc(
@@ -80,8 +80,9 @@ class Summary(TypedDict):
               "was prescribed that drug, and did not get it). Compare with `delivered_mg` to see the effect of "
               "calibration error, a dry reservoir, an unprimed catheter or a concentration change.")]
     reservoir_actual_ml: Annotated[float, Doc("mL", "Real reservoir volume at the end.")]
-    reservoir_estimated_ml: Annotated[float, Doc(
-        "mL", "Firmware's estimate at the end (1 nL resolution, rounded down).")]
+    reservoir_estimated_ml: Annotated[float | None, Doc(
+        "mL", "Firmware's estimate at the end (1 nL resolution, rounded down); `null` for a constant-flow pump, "
+              "which has no firmware.")]
     catheter_content_mg: Annotated[float, Doc(
         "mg", "Drug mass inside the dead volume (catheter plus pump `internal_volume`) at the end.")]
     alarms: Annotated[list[AlarmEpisode], Doc("", "Alarm episodes in order of raising.")]
@@ -229,6 +230,30 @@ class DryEvent(EventBase):
     strokes: Annotated[int, Doc("strokes", "The stroke count at which it emptied.")]
 
 
+class EnvironmentEvent(EventBase):
+    """The environment changed (body temperature, ambient pressure, magnetic field): the plant's mechanism
+    answered. The firmware is not told."""
+
+    kind: Literal["environment"]
+    body_temp_c: Annotated[float, Doc("°C", "Body temperature from now on.")]
+    ambient_kpa: Annotated[float, Doc("kPa", "Ambient absolute pressure from now on.")]
+    magnet: Annotated[bool, Doc("", "A strong magnetic field is present.")]
+    flow_rate_ml_per_day: NotRequired[Annotated[float, Doc(
+        "mL/day", "Constant-flow pump only: its flow rate from now on (the flow law at this temperature and "
+                  "pressure, before `calibration_error`).")]]
+
+
+class FavEvent(EventBase):
+    """Valve-gated pump: its flow-activated valve shut a free flow (a magnetic field opened both valves), or a
+    visit reset it. While it is shut nothing is delivered; the firmware is not told and keeps counting aliquots."""
+
+    kind: Literal["fav"]
+    state: Annotated[Literal["tripped", "reset"], Doc(
+        "", "`tripped` (free flow, then shut) or `reset` (open again).")]
+    free_flow_ml: NotRequired[Annotated[float, Doc(
+        "mL", "For `tripped`: the volume that left the reservoir before the valve shut (at most `fav_volume`).")]]
+
+
 class LogEvent(EventBase):
     """A firmware log record the engine has no translation for (raw integers). No current record code
     produces it."""
@@ -241,12 +266,13 @@ class LogEvent(EventBase):
 
 #: One line of events.jsonl.
 Event = (BootEvent | ReprogramEvent | PredictionEvent | VisitEvent | RefillEvent | BolusEvent | AlarmEvent
-         | ToneEvent | DeliveryStoppedEvent | ThresholdEvent | RejectedEvent | DryEvent | LogEvent)
+         | ToneEvent | DeliveryStoppedEvent | ThresholdEvent | RejectedEvent | DryEvent | EnvironmentEvent | FavEvent
+         | LogEvent)
 
 #: Every event record type, in the order the docs list them.
 EVENT_TYPES: tuple[type, ...] = (
     BootEvent, ReprogramEvent, PredictionEvent, VisitEvent, RefillEvent, BolusEvent, AlarmEvent, ToneEvent,
-    DeliveryStoppedEvent, ThresholdEvent, RejectedEvent, DryEvent, LogEvent,
+    DeliveryStoppedEvent, ThresholdEvent, RejectedEvent, DryEvent, EnvironmentEvent, FavEvent, LogEvent,
 )
 
 

@@ -23,7 +23,7 @@ from firmware_model.describe import rejection_field, rejection_message
 
 from ..units import NG_PER_MCG, NL_PER_ML, PL_PER_ML
 from . import quantities
-from .errors import ScenarioError, Shown
+from .errors import MISSING, ScenarioError, Shown
 from .model import CatheterSpec, DrugSpec, PumpSpec, Scenario, Visit
 from .reader import Section, read
 from .schema import MAX_CATHETER_VOLUME, MAX_DURATION_MS, PROMETRA_NL_PER_CM, SCENARIO
@@ -149,19 +149,64 @@ def scenario_from_data(data: dict[str, Any], source: str = "") -> Scenario:
     """
     top = read(SCENARIO, data)
     pump_s, cath_s, drug_s, rx_s = (top.sub(n) for n in ("pump", "catheter", "drug", "prescription"))
-    assert pump_s is not None and cath_s is not None and drug_s is not None and rx_s is not None
+    assert pump_s is not None and cath_s is not None and drug_s is not None
     pump = PumpSpec(**pump_s.fields())
     catheter = _catheter(cath_s)
     drug = DrugSpec(**drug_s.fields())
+    duration = top["duration"]
+    if not pump.has_firmware:
+        return _constant_flow(top, pump, catheter, drug, rx_s, source)
+    if rx_s is None:
+        raise ScenarioError("[prescription]", MISSING, "a [prescription] table with at least mode and dose")
     cfg = _config(pump, catheter)
     rx = _prescription(rx_s, drug.conc_ng_per_ml, cfg)
-    duration = top["duration"]
+    _check_mechanism_keys(pump, top)
     visits = _visits(top, duration, drug.conc_ng_per_ml, rx, cfg)
     return Scenario(
         name=top["name"], duration_ms=duration, seed=top["seed"], pump=pump, catheter=catheter, drug=drug,
         prescription=rx, visits=visits, priming_bolus=rx_s["priming_bolus"], description=top["description"],
         trace_interval_ms=top["trace_interval"], source=source,
     )
+
+
+#: Visit keys that program the pump: a constant-flow pump has nothing to program.
+_PROGRAMMING_KEYS = ("dose", "rate", "prescription", "bridge_bolus", "priming_bolus", "low_reservoir_alarm")
+
+
+def _constant_flow(top: Section, pump: PumpSpec, catheter: CatheterSpec, drug: DrugSpec, rx_s: Section | None,
+                   source: str) -> Scenario:
+    """A constant-flow pump's scenario: no prescription, visits that only refill.
+
+    Its ``prescription`` is the continuous dose its label promises: the
+    nominal rate at the starting concentration (what ``prescribed_mg`` counts).
+    """
+    if rx_s is not None:
+        raise ScenarioError("[prescription]", Shown("(a table)"),
+                            "no [prescription]: a constant-flow pump cannot be programmed (its rate is [pump] "
+                            "nominal_rate; change the dose by the concentration at a refill)")
+    for sec in top.array("visit"):
+        for key in _PROGRAMMING_KEYS:
+            if sec.given(key):
+                raise sec.error(key, f"no {key}: a constant-flow pump cannot be programmed (a visit refills it, "
+                                     "possibly with a new concentration)", sec.data[key])
+    _check_mechanism_keys(pump, top)
+    visits = _visits(top, top["duration"], drug.conc_ng_per_ml, None, None)
+    dose = max(1, (pump.nominal_rate_pl_per_day * drug.conc_ng_per_ml + PL_PER_ML // 2) // PL_PER_ML)
+    return Scenario(
+        name=top["name"], duration_ms=top["duration"], seed=top["seed"], pump=pump, catheter=catheter, drug=drug,
+        prescription=Prescription(PrescriptionMode.CONTINUOUS, dose_ng_per_day=dose), visits=visits,
+        description=top["description"], trace_interval_ms=top["trace_interval"], source=source,
+    )
+
+
+def _check_mechanism_keys(pump: PumpSpec, top: Section) -> None:
+    """Keys that apply to one mechanism only: ``reset_valve`` (valve-gated)."""
+    if pump.mechanism == "valve_gated":
+        return
+    for sec in top.array("visit"):
+        if sec.given("reset_valve"):
+            raise sec.error("reset_valve", f'no reset_valve: only a valve-gated pump has a flow-activated valve '
+                                           f'(this pump is {pump.mechanism})', sec.data["reset_valve"])
 
 
 def with_duration(sc: Scenario, duration_ms: int) -> Scenario:
@@ -256,7 +301,10 @@ def _rejection_error(sec: Section, field: str, message: str) -> ScenarioError:
     return sec.error(key, expected, sec.data.get(key, Shown("(derived)")))
 
 
-def _visits(top: Section, duration: int, conc0: int, rx0: Prescription, cfg: PumpConfig) -> tuple[Visit, ...]:
+def _visits(top: Section, duration: int, conc0: int, rx0: Prescription | None,
+            cfg: PumpConfig | None) -> tuple[Visit, ...]:
+    """The visits in time order; each prescription checked at the concentration in effect (*cfg* None: a pump
+    without firmware, nothing to check)."""
     visits: list[tuple[Visit, Section | None]] = [_visit(v) for v in top.array("visit")]
     plan = top.sub("refill_plan")
     if plan is not None:
@@ -269,7 +317,9 @@ def _visits(top: Section, duration: int, conc0: int, rx0: Prescription, cfg: Pum
     for v, rx_sec in visits:
         if v.conc_ng_per_ml is not None:
             conc = v.conc_ng_per_ml
-        if rx_sec is not None:
+        if cfg is None or rx is None:
+            pass
+        elif rx_sec is not None:
             v = replace(v, prescription=_prescription(rx_sec, conc, cfg))
             assert v.prescription is not None
             rx = v.prescription
@@ -294,7 +344,8 @@ def _visit(sec: Section) -> tuple[Visit, Section | None]:
         rx = sec
     visit = Visit(at_ms=sec["at"], refill_nl=sec["refill"], conc_ng_per_ml=sec["concentration"],
                   aspirate=sec["aspirate"], bridge_bolus=sec["bridge_bolus"], priming_bolus=sec["priming_bolus"],
-                  low_reservoir_alarm_nl=sec["low_reservoir_alarm"], origin=sec.where)
+                  low_reservoir_alarm_nl=sec["low_reservoir_alarm"], reset_valve=sec["reset_valve"],
+                  origin=sec.where)
     return visit, rx
 
 

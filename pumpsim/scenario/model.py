@@ -12,15 +12,26 @@ from dataclasses import dataclass, field
 
 from firmware_model import Prescription, PumpConfig
 
-from ..units import MS_PER_H, MS_PER_MIN, NL_PER_ML, PL_PER_ML
+from ..plant import Environment
+from ..units import MS_PER_H, MS_PER_MIN, NL_PER_ML, NL_PER_UL, PL_PER_ML
 
 
 @dataclass(frozen=True, slots=True)
 class PumpSpec:
-    """The pump: reservoir, alarm settings, mechanism and its errors."""
+    """The pump: device profile, mechanism, reservoir, alarm settings and its errors.
 
+    Fields of another mechanism than *mechanism* keep their defaults and are
+    not used (a constant-flow pump has no stroke volume or alarm).
+    """
+
+    #: The device profile the defaults came from (``pumpsim.scenario.profiles``).
+    profile: str = "synchromed2-20"
+    #: The pumping principle: "peristaltic", "valve_gated" or "constant_flow".
+    mechanism: str = "peristaltic"
     reservoir_nl: int = 20 * NL_PER_ML
     fill_nl: int = 20 * NL_PER_ML
+    #: The flow accuracy band the default alarm (or refill margin) protects, fraction ([U]).
+    accuracy: float = 0.11
     low_reservoir_alarm_nl: int = 2 * NL_PER_ML
     empty_floor_nl: int = 0
     #: Nominal stroke volume, pL; the firmware is calibrated to this value.
@@ -37,6 +48,19 @@ class PumpSpec:
     unaspirated_nl: int = 0
     non_critical_tone_interval_ms: int = MS_PER_H
     critical_tone_interval_ms: int = 10 * MS_PER_MIN
+    #: Valve-gated: free flow before the flow-activated valve shuts, nL ([C] at most 10 uL).
+    fav_volume_nl: int = 10 * NL_PER_UL
+    #: Constant flow: the labelled rate at 37 °C and sea level, pL/day ([U]).
+    nominal_rate_pl_per_day: int = PL_PER_ML
+    #: Constant flow: the propellant's absolute vapour pressure at 37 °C, kPa ([U]).
+    propellant_kpa: float = 200.0
+    #: Constant flow: its relative rise per °C, fraction ([U]).
+    propellant_rise: float = 0.03
+
+    @property
+    def has_firmware(self) -> bool:
+        """False for a constant-flow pump: no controller, no alarms, nothing to program."""
+        return self.mechanism != "constant_flow"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +91,8 @@ class Visit:
     bridge_bolus: bool = False
     priming_bolus: bool = False
     low_reservoir_alarm_nl: int | None = None
+    #: Valve-gated pumps: reset a shut flow-activated valve.
+    reset_valve: bool = False
     #: Where the visit came from ("[[visit]] 3" or "[refill_plan]"), for messages.
     origin: str = ""
 
@@ -86,6 +112,9 @@ class Scenario:
     priming_bolus: bool = False
     description: str = ""
     trace_interval_ms: int = MS_PER_H
+    #: The environment over the run: ``(t_ms, Environment)`` steps, sorted; nominal before the first
+    #: (``pumpsim.plant.timeline`` builds one from overlapping changes).
+    environment: tuple[tuple[int, Environment], ...] = ()
     #: The TOML text the scenario was loaded from, if any (kept for the record).
     source: str = field(default="", compare=False, repr=False)
 

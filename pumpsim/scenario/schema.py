@@ -37,8 +37,10 @@ from typing import Any
 
 from firmware_model import MAX_FLEX_STEPS
 
+from ..plant import MECHANISMS
 from ..units import MS_PER_H, MS_PER_MIN, NG_PER_MCG, NL_PER_ML, PL_PER_ML
 from . import quantities as q
+from .profiles import DEFAULT_PROFILE, LOW_ALARM, PROFILES, default_low_alarm_nl
 from .quantities import FAMILIES, Family
 from .spec import (
     BOOLEAN,
@@ -72,6 +74,7 @@ from .spec import (
 
 VOLUME_NL = quantity("volume", q.volume_nl, lambda nl: show_decimal(nl / NL_PER_ML, "mL"))
 VOLUME_PL = quantity("volume", q.volume_pl, lambda pl: show_decimal(pl / (PL_PER_ML // 1000), "uL"))
+SMALL_VOLUME_NL = quantity("volume", q.volume_nl, lambda nl: show_decimal(nl / (NL_PER_ML // 1000), "uL"))
 DURATION_MS = quantity("duration", q.duration_ms, show_duration)
 FLOW_PL_PER_DAY = quantity("flow rate", q.rate_pl_per_day, lambda r: show_decimal(r / PL_PER_ML, "mL/day"))
 DOSE_NG_PER_DAY = quantity("dose rate", q.dose_ng_per_day, lambda d: show_decimal(d / NG_PER_MCG, "mcg/day"))
@@ -81,6 +84,7 @@ CONC_NG_PER_ML = quantity("concentration", q.concentration_ng_per_ml,
 LENGTH_CM = quantity("length", q.length_cm, lambda cm: show_decimal(cm, "cm"))
 NL_PER_CM = quantity("volume per length", q.volume_nl_per_cm, lambda v: show_decimal(v / NL_PER_ML, "mL/cm"))
 FRACTION = quantity("percent", q.percent, lambda f: show_decimal(f * 100, "%"))
+PRESSURE_KPA = quantity("pressure", q.pressure_kpa, lambda p: show_decimal(p, "kPa"))
 TIME_OF_DAY_MS = Kind("time of day", "a time of day", q.TIME_OF_DAY, q.time_of_day_ms,
                       lambda ms: f"{ms // MS_PER_H:02d}:{ms // MS_PER_MIN % 60:02d}",
                       allowed='`"00:00"` to `"23:59"`')
@@ -88,8 +92,6 @@ TIME_OF_DAY_MS = Kind("time of day", "a time of day", q.TIME_OF_DAY, q.time_of_d
 #: Longest run a scenario may ask for: 30 years.
 MAX_DURATION = "10950 d"
 MAX_DURATION_MS = q.duration_ms(MAX_DURATION)
-#: The usual low-reservoir alarm volume ([C] domain.md §2.1).
-LOW_ALARM = "2 mL"
 #: Largest catheter volume (written or computed from its length).
 MAX_CATHETER_VOLUME = "5 mL"
 #: Prometra catheter internal volume per cm ([C] Prometra II manual p. 33).
@@ -98,10 +100,9 @@ PROMETRA_NL_PER_CM: Decimal = q.volume_nl_per_cm(PROMETRA_PER_CM)
 
 
 def _low_alarm_default(get: Callable[[str], Any]) -> int:
-    """2 mL; a reservoir of 2 mL or less gets a tenth of its volume instead."""
-    reservoir: int = get("reservoir")
-    low = q.volume_nl(LOW_ALARM)
-    return low if reservoir > low else reservoir // 10
+    """The margin rule for the pump's reservoir, accuracy band and stroke (or aliquot) volume."""
+    stroke = get("aliquot_volume") if get("mechanism") == "valve_gated" else get("stroke_volume")
+    return default_low_alarm_nl(get("reservoir"), get("accuracy"), stroke)
 
 
 _RESERVOIR = Ref("reservoir", "the reservoir's {}")
@@ -110,58 +111,122 @@ _RUN = Ref("duration", "the scenario's duration ({})")
 
 # ------------------------------------------------------------------ [pump]
 
-PUMP = Table("pump", "The pump: reservoir, alarm settings, mechanism and its errors.", presence="implicit", members=(
-    Key("reservoir", VOLUME_NL, Fixed("20 mL"), "Reservoir capacity.",
-        between("0 mL", "100 mL", lo_open=True), vary=True, attr="reservoir_nl",
-        source=Source("C", "§1.1", "SynchroMed II 8637-20 (FDA recall page)")),
-    Key("fill", VOLUME_NL, SameAs("reservoir"),
-        "Volume in the reservoir at t = 0, of the `[drug]` concentration. The firmware is told this value at "
-        "implant.", between("0 mL", _RESERVOIR), vary=True, attr="fill_nl"),
-    Key("low_reservoir_alarm", VOLUME_NL,
-        Computed(_low_alarm_default, "a tenth of `reservoir` for reservoirs of 2 mL or less", LOW_ALARM),
-        "The firmware raises the non-critical low-reservoir alarm when its estimate is at or below this volume. "
-        "The same study found 4 mL avoided withdrawal symptoms seen above 2 mL [C].",
-        between("0 mL", _RESERVOIR, hi_open=True), vary=True, attr="low_reservoir_alarm_nl",
-        source=Source("C", "§2.1", "Medtronic's historic recommendation (Neurosurgery 2004; Medtronic "
-                                   "\"Pump management\")")),
-    Key("empty_floor", VOLUME_NL, Fixed("0 mL"),
-        "At or below this estimate the firmware raises the critical empty-reservoir alarm and stops delivery "
-        "(see [below](#the-empty-reservoir-floor)). The default is a design choice.",
-        between("0 mL", Ref("low_reservoir_alarm", "the low-reservoir alarm's {}")), vary=True,
-        attr="empty_floor_nl"),
-    Key("stroke_volume", VOLUME_PL, Fixed("0.25 uL"),
-        "Nominal volume of one motor stroke. The firmware is calibrated to this value and counts strokes × this "
-        "volume.", between("1 nL", "10 uL"), vary=True, attr="stroke_volume_pl",
-        source=Source("U", "§12", "not published for the SynchroMed II")),
-    Key("calibration_error", FRACTION, Fixed("0 %"),
-        "Systematic per-pump error: each real stroke moves `stroke_volume × (1 + calibration_error)`. Positive = "
-        "the pump delivers more than the firmware believes.", between("-50 %", "50 %"), vary=True,
-        attr="calibration_error", source=Source("U", "§1.1", "accuracy spec about ±14.5 %, unconfirmed")),
-    Key("stroke_cv", FRACTION, Fixed("0 %"),
-        "Stroke-to-stroke scatter (coefficient of variation, normal, clipped at 0). Drawn from the seeded random "
-        "stream.", between("0 %", "100 %"), vary=True, attr="stroke_cv", source=Source("U")),
-    Key("min_rate", FLOW_PL_PER_DAY, Fixed("0.048 mL/day"),
-        "Lowest programmable rate. Mode `stopped`, and `single_bolus` after its bolus, run at this rate.",
-        Range(lo="0 mL/day", lo_open=True, hi=Ref("max_rate")), vary=True, attr="min_rate_pl_per_day",
-        source=Source("U", "§1.1", "SynchroMed II flow range")),
-    Key("max_rate", FLOW_PL_PER_DAY, Fixed("24 mL/day"), "Highest rate; also the priming-bolus rate.",
-        between(Ref("min_rate"), "100 mL/day"), vary=True, attr="max_rate_pl_per_day",
-        source=Source("U", "§1.1", "SynchroMed II flow range")),
-    Key("internal_volume", VOLUME_NL, Fixed("0 mL"),
-        "Pump tubing between the reservoir and the catheter port. Added to the catheter volume to form the dead "
-        "volume (plant and firmware).", between("0 mL", "5 mL"), vary=True, attr="internal_volume_nl",
-        source=Source("U", "§4.1", "pump pathway volume not readable")),
-    Key("unaspirated_volume", VOLUME_NL, Fixed("0 mL"),
-        "Volume an aspiration leaves in the reservoir at a refill (needle dead space). The firmware does not know "
-        "about it.", between("0 mL", _RESERVOIR), vary=True, attr="unaspirated_nl", source=Source("U")),
-    Key("non_critical_tone_interval", DURATION_MS, Fixed("1 h"),
-        "Repeat interval of the non-critical tone (1 s single tone [C]).", between("1 s", "1 d"), vary=True,
-        attr="non_critical_tone_interval_ms",
-        source=Source("C", "§2.1", "\"about once an hour\" (Medtronic \"Pump management\")")),
-    Key("critical_tone_interval", DURATION_MS, Fixed("10 min"),
-        "Repeat interval of the critical tone (3 s two-tone [C]).", between("1 s", "1 d"), vary=True,
-        attr="critical_tone_interval_ms", source=Source("U", "§2.1")),
-))
+_STROKE_VOLUME = Key(
+    "stroke_volume", VOLUME_PL, Fixed("0.25 uL"),
+    "Nominal volume of one motor stroke. The firmware is calibrated to this value and counts strokes × this volume.",
+    between("1 nL", "10 uL"), vary=True, attr="stroke_volume_pl",
+    source=Source("U", "§12", "not published for the SynchroMed II"))
+_ALIQUOT_VOLUME = Key(
+    "aliquot_volume", VOLUME_PL, Fixed("2 uL"),
+    "Nominal volume of one aliquot (the chamber between the inlet and outlet valves). The firmware counts "
+    "aliquots × this volume, as it counts strokes.", between("1 nL", "10 uL"), vary=True, attr="stroke_volume_pl",
+    source=Source("U", "§1.2, §12", "Prometra pulse / accumulator volume not found"))
+_FAV_VOLUME = Key(
+    "fav_volume", SMALL_VOLUME_NL, Fixed("10 uL"),
+    "Free flow a strong magnetic field lets out before the flow-activated valve shuts (it then blocks delivery "
+    "until a visit's `reset_valve`).", between("0 uL", "10 uL"), vary=True, attr="fav_volume_nl",
+    source=Source("C", "§1.2", "\"at most 10 µL\", Prometra II manual p. 14"))
+_LOW_RESERVOIR_ALARM = Key(
+    "low_reservoir_alarm", VOLUME_NL,
+    Computed(_low_alarm_default, "the [margin rule](#the-low-reservoir-margin): `accuracy × reservoir / "
+             "(1 + accuracy)` + one stroke, rounded up to 0.1 mL, at least 2 mL (a tenth of `reservoir` for "
+             "reservoirs of 2 mL or less)", LOW_ALARM),
+    "The firmware raises the non-critical low-reservoir alarm when its estimate is at or below this volume. The "
+    "same study found 4 mL avoided withdrawal symptoms seen above 2 mL [C].",
+    between("0 mL", _RESERVOIR, hi_open=True), vary=True, attr="low_reservoir_alarm_nl",
+    source=Source("C", "§2.1", "Medtronic's historic recommendation (Neurosurgery 2004; Medtronic "
+                               "\"Pump management\")"))
+_EMPTY_FLOOR = Key(
+    "empty_floor", VOLUME_NL, Fixed("0 mL"),
+    "At or below this estimate the firmware raises the critical empty-reservoir alarm and stops delivery "
+    "(see [below](#the-empty-reservoir-floor)). The default is a design choice.",
+    between("0 mL", Ref("low_reservoir_alarm", "the low-reservoir alarm's {}")), vary=True,
+    attr="empty_floor_nl")
+_STROKE_CV = Key(
+    "stroke_cv", FRACTION, Fixed("0 %"),
+    "Stroke-to-stroke (aliquot-to-aliquot) scatter (coefficient of variation, normal, clipped at 0). Drawn from "
+    "the seeded random stream.", between("0 %", "100 %"), vary=True, attr="stroke_cv", source=Source("U"))
+_MIN_RATE = Key(
+    "min_rate", FLOW_PL_PER_DAY, Fixed("0.048 mL/day"),
+    "Lowest programmable rate. Mode `stopped`, and `single_bolus` after its bolus, run at this rate.",
+    Range(lo="0 mL/day", lo_open=True, hi=Ref("max_rate")), vary=True, attr="min_rate_pl_per_day",
+    source=Source("U", "§1.1", "SynchroMed II flow range"))
+_MAX_RATE = Key(
+    "max_rate", FLOW_PL_PER_DAY, Fixed("24 mL/day"), "Highest rate; also the priming-bolus rate.",
+    between(Ref("min_rate"), "100 mL/day"), vary=True, attr="max_rate_pl_per_day",
+    source=Source("U", "§1.1", "SynchroMed II flow range"))
+_NON_CRITICAL_TONE = Key(
+    "non_critical_tone_interval", DURATION_MS, Fixed("1 h"),
+    "Repeat interval of the non-critical tone (1 s single tone [C]).", between("1 s", "1 d"), vary=True,
+    attr="non_critical_tone_interval_ms",
+    source=Source("C", "§2.1", "\"about once an hour\" (Medtronic \"Pump management\")"))
+_CRITICAL_TONE = Key(
+    "critical_tone_interval", DURATION_MS, Fixed("10 min"),
+    "Repeat interval of the critical tone (3 s two-tone [C]).", between("1 s", "1 d"), vary=True,
+    attr="critical_tone_interval_ms", source=Source("U", "§2.1"))
+#: Keys of a pump with firmware (a peristaltic or valve-gated pump), after its stroke or aliquot volume.
+_FIRMWARE_KEYS = (_LOW_RESERVOIR_ALARM, _EMPTY_FLOOR, _STROKE_CV, _MIN_RATE, _MAX_RATE, _NON_CRITICAL_TONE,
+                  _CRITICAL_TONE)
+
+_MECHANISM_CASES = Variants("mechanism", {
+    "peristaltic": (_STROKE_VOLUME, *_FIRMWARE_KEYS),
+    "valve_gated": (_ALIQUOT_VOLUME, *_FIRMWARE_KEYS, _FAV_VOLUME),
+    "constant_flow": (
+        Key("nominal_rate", FLOW_PL_PER_DAY, Fixed("1 mL/day"),
+            "The labelled flow rate at 37 °C and 101.325 kPa (sea level); the real rate follows the "
+            "[flow law](mechanisms.md#constant-flow) as the environment changes.",
+            between("0.01 mL/day", "24 mL/day"), vary=True, attr="nominal_rate_pl_per_day",
+            source=Source("U", "§1.3", "Codman 3000 rates not found")),
+        Key("propellant_pressure", PRESSURE_KPA, Fixed("200 kPa"),
+            "Absolute vapour pressure of the propellant at 37 °C. What it exceeds the outlet pressure (ambient + "
+            "CSF) by drives the flow.",
+            Range(lo="103 kPa", lo_open=True, hi="1000 kPa",
+                  text="above 103 kPa (sea-level pressure plus CSF pressure: no flow at or below it) and at most "
+                       "1000 kPa"),
+            vary=True, attr="propellant_kpa", source=Source("U", "§5.3")),
+        Key("propellant_pressure_rise", FRACTION, Fixed("3 %"),
+            "Relative rise of the propellant's vapour pressure per °C of body temperature (Clausius-Clapeyron: "
+            "about 3 %/°C for a vapour of ~25 kJ/mol at 37 °C [D]).", between("0 %", "20 %"), vary=True,
+            attr="propellant_rise", source=Source("U", "§5.3")),
+    ),
+})
+
+PUMP = Table(
+    "pump", "The pump: device profile, mechanism, reservoir, alarm settings and the pump's errors.",
+    presence="implicit", variants=_MECHANISM_CASES, members=(
+        Key("profile", choice(tuple(PROFILES)), Fixed(DEFAULT_PROFILE),
+            "Device profile: defaults for the other `[pump]` keys (see [device profiles](#device-profiles)); "
+            "any key written here still wins.", attr="profile"),
+        Key("mechanism", choice(MECHANISMS), Fixed("peristaltic"),
+            "Pumping principle ([mechanisms](mechanisms.md)): `peristaltic` (motor strokes), `valve_gated` "
+            "(aliquots between two valves), `constant_flow` (gas-driven, no firmware). The keys below depend on "
+            "it.", attr="mechanism", source=Source("C", "§1.5")),
+        Key("reservoir", VOLUME_NL, Fixed("20 mL"), "Reservoir capacity.",
+            between("0 mL", "100 mL", lo_open=True), vary=True, attr="reservoir_nl",
+            source=Source("C", "§1.1", "SynchroMed II 8637-20 (FDA recall page)")),
+        Key("fill", VOLUME_NL, SameAs("reservoir"),
+            "Volume in the reservoir at t = 0, of the `[drug]` concentration. The firmware is told this value at "
+            "implant.", between("0 mL", _RESERVOIR), vary=True, attr="fill_nl"),
+        Key("accuracy", FRACTION, Fixed("11 %"),
+            "The flow accuracy band ±e the pump is specified to. The default `low_reservoir_alarm` protects "
+            "against it ([margin rule](#the-low-reservoir-margin)); for a constant-flow pump it sets the refill "
+            "margin. It does not change the real flow (that is `calibration_error`).",
+            between("0 %", "50 %"), vary=True, attr="accuracy",
+            source=Source("U", "§1.1", "SynchroMed II spec unreadable; 11 % is the band 2 mL protects")),
+        Key("calibration_error", FRACTION, Fixed("0 %"),
+            "Systematic per-pump error: each real stroke (aliquot, picolitre of flow) moves `1 + "
+            "calibration_error` times its nominal volume. Positive = the pump delivers more than the firmware "
+            "believes (or than its label says).", between("-50 %", "50 %"), vary=True,
+            attr="calibration_error", source=Source("U", "§1.1", "accuracy spec about ±14.5 %, unconfirmed")),
+        Key("internal_volume", VOLUME_NL, Fixed("0 mL"),
+            "Pump tubing between the reservoir and the catheter port. Added to the catheter volume to form the "
+            "dead volume (plant and firmware).", between("0 mL", "5 mL"), vary=True, attr="internal_volume_nl",
+            source=Source("U", "§4.1", "pump pathway volume not readable")),
+        Key("unaspirated_volume", VOLUME_NL, Fixed("0 mL"),
+            "Volume an aspiration leaves in the reservoir at a refill (needle dead space). The firmware does not "
+            "know about it.", between("0 mL", _RESERVOIR), vary=True, attr="unaspirated_nl",
+            source=Source("U")),
+    ))
 
 # ------------------------------------------------------------------ [catheter]
 
@@ -241,7 +306,8 @@ _MODE = Key("mode", choice(MODES), Fixed("continuous"),
             "other keys depend on it.")
 
 PRESCRIPTION = Table(
-    "prescription", "What the clinician programs at t = 0.", presence="required",
+    "prescription", "What the clinician programs at t = 0. Required, except for a constant-flow pump, which has "
+    "none (its rate is `[pump] nominal_rate`).", presence="optional",
     missing="a [prescription] table with at least mode and dose", variants=_RX_CASES, exclusive=(_DOSE_OR_RATE,),
     members=(
         _MODE,
@@ -290,6 +356,10 @@ VISIT = Table(
             "empty; a priming bolus cut off by the empty floor is cancelled."),
         Key("low_reservoir_alarm", VOLUME_NL, Unset("unchanged"), "New low-reservoir alarm threshold.",
             between(Ref("pump.empty_floor", "the empty floor ({})"), _PUMP_RESERVOIR, hi_open=True), vary=True),
+        Key("reset_valve", BOOLEAN, Fixed(False),
+            "Valve-gated pumps: reset a flow-activated valve that a magnetic field shut (it blocks all delivery "
+            "until reset [C]; done with the clinician programmer at a visit [U]).",
+            rule="`mechanism = \"valve_gated\"` only"),
     ),
 )
 
@@ -327,7 +397,7 @@ ROOT = Table("", "A scenario.", members=(
 ))
 
 #: The scenario file format.
-SCENARIO = Schema(ROOT)
+SCENARIO = Schema(ROOT, profiles=PROFILES, profile_key="pump.profile")
 
 
 # ------------------------------------------------------------------ what a sweep may vary

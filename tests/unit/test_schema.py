@@ -82,6 +82,9 @@ SWEEP_VARIABLE_KEYS = {
         "min_rate": "flow rate", "max_rate": "flow rate", "internal_volume": "volume",
         "unaspirated_volume": "volume", "non_critical_tone_interval": "duration",
         "critical_tone_interval": "duration",
+        # added with the device profiles
+        "accuracy": "percent", "aliquot_volume": "volume", "fav_volume": "volume", "nominal_rate": "flow rate",
+        "propellant_pressure": "pressure", "propellant_pressure_rise": "percent",
     },
     "catheter": {"volume": "volume", "length": "length", "volume_per_cm": "volume per length"},
     "drug": {"concentration": "concentration"},
