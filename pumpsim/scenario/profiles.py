@@ -44,6 +44,7 @@ import math
 from typing import Final
 
 from ..units import MS_PER_DAY, NL_PER_ML, PL_PER_NL
+from .model import Scenario
 from .quantities import volume_nl
 from .spec import Profile, Source
 
@@ -122,3 +123,43 @@ def max_refill_interval_ms(volume_nl: int, nominal_pl_per_day: int, accuracy: fl
     """
     days = volume_nl * PL_PER_NL / (nominal_pl_per_day * (1.0 + accuracy))
     return max(0, math.ceil(days * MS_PER_DAY) - 1)
+
+
+def protected_band(capacity_nl: int, threshold_nl: int, stroke_pl: int) -> float:
+    """The widest flow error a threshold protects by the rule, for any fill up to *capacity_nl*:
+    ``e = (T - s) / (C - T + s)`` (0 if the threshold does not even cover one stroke)."""
+    s = stroke_pl / PL_PER_NL
+    return max(0.0, (threshold_nl - s) / (capacity_nl - threshold_nl + s))
+
+
+def describe_margin(sc: Scenario) -> str:
+    """One line on what protects *sc*'s patient from an empty reservoir: the alarm's margin, or the refill plan's.
+
+    For a pump with firmware: the band the low-reservoir threshold protects
+    against its profile's accuracy band. For a constant-flow pump: each
+    stretch between refills against how long the volume then in it lasts at
+    the top of the band (the refill volume alone is counted when the residual
+    is not aspirated; the residual only adds to it).
+    """
+    p = sc.pump
+    band = f"±{p.accuracy * 100:g} %"
+    if p.has_firmware:
+        e = protected_band(p.reservoir_nl, p.low_reservoir_alarm_nl, p.stroke_volume_pl)
+        verdict = "OK" if e >= p.accuracy else f"AT RISK: the accuracy band is {band}"
+        need = default_low_alarm_nl(p.reservoir_nl, p.accuracy, p.stroke_volume_pl)
+        return (f"margin: the {p.low_reservoir_alarm_nl / NL_PER_ML:g} mL low-reservoir alarm sounds before the "
+                f"reservoir is dry for a flow error up to ±{e * 100:.3g} % at any fill ({verdict}; the rule asks "
+                f"{need / NL_PER_ML:g} mL for {band})")
+    starts = [(0, p.fill_nl)] + [(v.at_ms, min(v.refill_nl, p.reservoir_nl)) for v in sc.visits if v.refill_nl]
+    worst = None
+    for (t0, vol), (t1, _) in zip(starts, [*starts[1:], (sc.duration_ms, 0)], strict=True):
+        lasts = max_refill_interval_ms(vol, p.nominal_rate_pl_per_day, p.accuracy)
+        if t1 - t0 > lasts and (worst is None or t0 < worst[0]):
+            worst = (t0, t1, lasts)
+    if worst is None:
+        return (f"margin: constant flow, no alarm; every stretch between refills is shorter than the reservoir "
+                f"lasts at {band} flow (OK)")
+    t0, t1, lasts = worst
+    return (f"margin: constant flow, no alarm; AT RISK: filled at day {t0 / MS_PER_DAY:g}, the reservoir lasts "
+            f"{lasts / MS_PER_DAY:.4g} d at +{p.accuracy * 100:g} % flow, and nothing refills it until day "
+            f"{t1 / MS_PER_DAY:g}")

@@ -34,7 +34,7 @@ from pumpsim.units import MS_PER_DAY, PL_PER_NL
 
 
 def test_environment_defaults_are_nominal_and_bad_values_are_named() -> None:
-    assert NOMINAL == Environment(37.0, 101.325, False)
+    assert Environment(37.0, 101.325, False) == NOMINAL
     with pytest.raises(ValueError, match=r"body_temp_c = 50: expected 30..45 °C"):
         Environment(body_temp_c=50)
     with pytest.raises(ValueError, match=r"ambient_kpa = 10: expected 20..600 kPa"):
@@ -80,7 +80,7 @@ def test_flow_law_worked_by_hand() -> None:
     * 2 atm (202.65 kPa): dP < 0: no flow.
     """
     law = _law()
-    assert CSF_KPA == pytest.approx(1.666525)
+    assert pytest.approx(1.666525) == CSF_KPA
     assert water_viscosity_pa_s(37) == pytest.approx(0.6904e-3, rel=1e-3)
     assert water_viscosity_pa_s(39) == pytest.approx(0.6640e-3, rel=1e-3)
     assert law.rate_pl_per_day(NOMINAL) == 10**9
@@ -100,7 +100,7 @@ def test_flow_rises_with_temperature_and_falls_with_pressure() -> None:
 
 
 def test_flow_law_refuses_a_propellant_that_cannot_drive_flow() -> None:
-    with pytest.raises(ValueError, match="propellant_kpa = 100.0: expected above ambient"):
+    with pytest.raises(ValueError, match=r"propellant_kpa = 100\.0: expected above ambient"):
         FlowLaw(10**9, 100.0, 0.03)
     with pytest.raises(ValueError, match="nominal_pl_per_day = 0"):
         FlowLaw(0, 200.0, 0.03)
