@@ -68,8 +68,9 @@ def rejection_message(rej: Rejection) -> str:
         if f == FieldId.STEP_INTERVAL:
             return (f"dose raised again after {v / 3_600_000:g} h, sooner than the drug library's {kind} limit of "
                     f"{lo / 3_600_000:g} h between increases{after}")
-        return (f"{_LIMIT_WORDS.get(f, FIELD_NAMES.get(f, 'value'))} {v} {unit} is above the drug library's {kind} "
-                f"limit {hi} {unit}{after}")
+        per = unit.removeprefix("ng")  # "/mL", "/day" or ""
+        return (f"{_LIMIT_WORDS.get(f, FIELD_NAMES.get(f, 'value'))} {_mass(v, hi, per)} is above the drug "
+                f"library's {kind} limit {_mass(hi, hi, per)}{after}")
     if f == FieldId.PATIENT_BOLUS and rej.reason == RejectReason.RATE_TOO_HIGH:
         return (f"patient bolus on the prescription's highest rate {_needs(v)}, above the pump's maximum rate "
                 f"{_ml_day(hi)} mL/day: lengthen the patient bolus duration or lower its dose")
@@ -129,6 +130,13 @@ def describe_record(rec: LogRecord) -> str:
     else:
         body = f"a={a} b={b}"
     return f"{head}: {body}"
+
+
+def _mass(ng: int, scale_ng: int, per: str) -> str:
+    """*ng* (a mass, or a mass per mL or per day) in mcg if *scale_ng* is below a mg, else in mg."""
+    if scale_ng < 1_000_000:
+        return f"{ng / 1_000:g} mcg{per}"
+    return f"{ng / 1_000_000:g} mg{per}"
 
 
 def _needs(rate_pl_per_day: int) -> str:

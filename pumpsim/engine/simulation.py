@@ -4,14 +4,15 @@ The story of a run (:meth:`Simulation._run_story`): boot the controller, then
 repeat until the end of the run:
 
 1. pick the next stop: the earliest of the controller's requested wake-up,
-   the next clinic visit, the stroke that empties the real reservoir, and the
-   end of the run (exact mode: also the next stroke);
+   the next clinic visit, environment step or patient press, the stroke that
+   empties the real reservoir, and the end of the run (exact mode: also the
+   next stroke);
 2. wait for it; the strokes fired meanwhile are delivered by the plant's
    stroke timer without being events, and the trace's regular rows and the
    prescribed dose over the wait are recorded;
 3. at that instant, in this fixed order: the plant event (the reservoir ran
-   dry), the visits due, the controller's wake-up, then a trace row for the
-   events written.
+   dry), the environment steps due, the visits due, the patient's presses
+   due, the controller's wake-up, then a trace row for the events written.
 
 A fixed order at equal times is what makes a run reproducible and makes bulk
 and exact modes agree. The environment (``Scenario.environment``) is a plant
@@ -39,7 +40,15 @@ from collections.abc import Callable, Generator
 import numpy as np
 import simpy
 
-from firmware_model import MotorProgram, PrimingBolus, PumpController, Refill, Reprogram, SetLowReservoirThreshold
+from firmware_model import (
+    MotorProgram,
+    PatientBolus,
+    PrimingBolus,
+    PumpController,
+    Refill,
+    Reprogram,
+    SetLowReservoirThreshold,
+)
 
 from ..plant import (
     Battery,
@@ -108,14 +117,17 @@ class Simulation:
         self.firmware: PumpController | None = None
         self.flow: FlowDrive | None = None  # the pacing of a pump without firmware
         if pump.has_firmware:
+            ptm = scenario.ptm.settings() if scenario.ptm is not None else None
             self.firmware = PumpController(self.hal, scenario.firmware_config(), scenario.prescription,
-                                           drug.conc_ng_per_ml, pump.fill_nl)
+                                           drug.conc_ng_per_ml, pump.fill_nl, limits=drug.limits, ptm=ptm,
+                                           confirm=scenario.confirm)
         else:
             self.flow = FlowDrive(self.plant, self.duration_ms)
         # What the pump holds at t = 0: its fill, and the dead volume's content (drug if primed, else drug-free).
         start = self.plant.state()
         self.tally = Tally(filled_nl=start.reservoir_nl + self.plant.catheter.volume_nl,
-                           filled_ng=start.reservoir_nl * start.reservoir_conc_ng_per_nl + start.catheter_content_ng)
+                           filled_ng=start.reservoir_nl * start.reservoir_conc_ng_per_nl + start.catheter_content_ng,
+                           ptm=scenario.ptm is not None)
         self.trace = (TraceRecorder(self.plant, pump.stroke_volume_pl, scenario.trace_interval_ms, self.sink,
                                     firmware=pump.has_firmware)
                       if trace else None)
@@ -129,6 +141,8 @@ class Simulation:
         self._next_day_ms = 0
         self._next_visit = 0  # index into scenario.visits
         self._next_env = 0  # index into scenario.environment
+        self._next_press = 0  # index into the patient's presses
+        self._presses = scenario.ptm.presses_ms if scenario.ptm is not None else ()
 
     # ---------------------------------------------------------- running
 
@@ -167,6 +181,8 @@ class Simulation:
             self._environment(now)
             if self._visits(now) and self.firmware is not None:
                 t_wake = now  # a telemetry session wakes the controller
+            if self._patient_presses(now):
+                t_wake = now  # so does the patient's device
             if t_wake <= now:
                 assert self.firmware is not None
                 t_wake = self.firmware.on_wake(now)
@@ -205,7 +221,9 @@ class Simulation:
         t_visit = visits[self._next_visit].at_ms if self._next_visit < len(visits) else t_end
         env = self.scenario.environment
         t_env = env[self._next_env][0] if self._next_env < len(env) else t_end
-        target = min(t_wake, t_visit, t_env, t_end)
+        presses = self._presses
+        t_press = presses[self._next_press] if self._next_press < len(presses) else t_end
+        target = min(t_wake, t_visit, t_env, t_press, t_end)
         if self.exact and self.firmware is not None:  # a constant-flow pump has no strokes to step
             t_stroke = self.plant.timer.next_stroke_ms()
             return (target if t_stroke is None else min(target, t_stroke)), False
@@ -220,6 +238,14 @@ class Simulation:
             self._visit(visits[self._next_visit], now)
             self._next_visit += 1
         return self._next_visit > first
+
+    def _patient_presses(self, now: int) -> bool:
+        """The patient's presses due at *now* reach the firmware as patient-role commands; True if any."""
+        first = self._next_press
+        while self._next_press < len(self._presses) and self._presses[self._next_press] <= now:
+            self.hal.inbox.send(PatientBolus())
+            self._next_press += 1
+        return self._next_press > first
 
     def _environment(self, now: int) -> None:
         """Apply the environment steps due at *now*: the mechanism answers (a free flow, a shut outlet, a new
@@ -301,7 +327,7 @@ class Simulation:
             # (The estimate can sit up to a stroke below zero after running empty.)
             entered = v.refill_nl if v.aspirate else max(est_nl, 0) + v.refill_nl
             entered = min(entered, self.scenario.pump.reservoir_nl)
-            inbox.send(Refill(entered, conc, bridge=v.bridge_bolus, rx=v.prescription))
+            inbox.send(Refill(entered, conc, bridge=v.bridge_bolus, rx=v.prescription, confirm=v.confirm))
             ev["refill_ml"] = v.refill_nl / NL_PER_ML
             ev["aspirate"] = v.aspirate
             ev["concentration_mg_per_ml"] = conc / NG_PER_MG
@@ -310,7 +336,7 @@ class Simulation:
             ev["overflow_ml"] = out.overflow_nl / NL_PER_ML
             ev["entered_ml"] = entered / NL_PER_ML
         elif v.prescription is not None:
-            inbox.send(Reprogram(v.prescription))
+            inbox.send(Reprogram(v.prescription, confirm=v.confirm))
         if v.low_reservoir_alarm_nl is not None:
             inbox.send(SetLowReservoirThreshold(v.low_reservoir_alarm_nl))
         if v.priming_bolus:

@@ -31,7 +31,7 @@ p. 445)::
   ambient pressure (a flight, altitude) raises it, a hyperbaric chamber lowers
   it; when the ambient pressure reaches the propellant's, flow stops (no
   backflow is modelled). With the defaults: 39 °C gives +17 %, a 75 kPa
-  cabin +27 %, 152 kPa (1.5 atm, hyperbaric) -52 % (:mod:`tests.unit.test_mechanisms`
+  cabin +27 %, 152 kPa (1.5 atm, hyperbaric) -52 % (tests/unit/test_mechanisms.py
   works them by hand).
 
 **Drive.** The plant counts the flow in picolitres: count k has moved

@@ -56,6 +56,16 @@ class Balance(TypedDict):
     catheter_ml: Annotated[float, Doc("mL", "The dead volume: catheter volume + pump `internal_volume`.")]
 
 
+class PtmCounts(TypedDict):
+    """The patient's presses, counted by result (= the `ptm` events)."""
+
+    presses: Annotated[int, Doc("", "Presses that reached the firmware.")]
+    granted: Annotated[int, Doc("", "Boluses granted.")]
+    refused_lockout: Annotated[int, Doc("", "Presses within the lockout after a granted bolus.")]
+    refused_max: Annotated[int, Doc("", "Presses beyond `max_per_day` boluses in the 24 hours before.")]
+    refused_stopped: Annotated[int, Doc("", "Presses while delivery was stopped or a priming bolus ran.")]
+
+
 class Summary(TypedDict):
     """summary.json: the run's totals. Identical for the same scenario and seed, bulk or exact mode."""
 
@@ -100,6 +110,8 @@ class Summary(TypedDict):
         "records", "Firmware event-log records overwritten (ring buffer of 256) before the engine read them. 0 in "
                    "normal runs; above 0 means `events.jsonl` has gaps.")]
     balance: Annotated[Balance, Doc("", "Mass balance.")]
+    ptm: NotRequired[Annotated[PtmCounts, Doc(
+        "", "Patient boluses, when the scenario has a `[ptm]` table: its presses and what became of them.")]]
 
 
 # ------------------------------------------------------------------ events.jsonl
@@ -172,11 +184,12 @@ class BolusEvent(EventBase):
     at the priming start and `start` again when priming ends."""
 
     kind: Literal["bolus"]
-    bolus: Annotated[str, Doc("", "`periodic`, `single`, `priming` or `bridge`.")]
+    bolus: Annotated[str, Doc("", "`periodic`, `single`, `priming`, `bridge` or `patient` (a granted press).")]
     state: Annotated[Literal["start", "end"], Doc("", "`start` or `end`.")]
     volume_ml: NotRequired[Annotated[float, Doc(
-        "mL", "For `priming` and `bridge` only: the dead volume the bolus pushes (a bridge ended early by a new "
-              "refill has none).")]]
+        "mL", "For `priming` and `bridge`: the dead volume the bolus pushes (a bridge ended early by a new refill "
+              "has none); for `patient`: the bolus volume (none at an `end` that cut it off because delivery "
+              "stopped).")]]
 
 
 class AlarmEvent(EventBase):
@@ -219,8 +232,41 @@ class RejectedEvent(EventBase):
 
     kind: Literal["rejected"]
     reason: Annotated[str, Doc(
-        "", "`rate_too_high`, `rate_too_low`, `volume_above_capacity`, `bad_concentration` or `bad_value`.")]
-    command: Annotated[str, Doc("", "`refill`, `reprogram`, `priming_bolus` or `set_low_reservoir`.")]
+        "", "`rate_too_high`, `rate_too_low`, `volume_above_capacity`, `bad_concentration`, `bad_value`, "
+            "`hard_limit` (a drug-library hard limit) or `soft_limit` (a soft limit the visit did not confirm).")]
+    command: Annotated[str, Doc(
+        "", "`refill`, `reprogram`, `priming_bolus`, `set_low_reservoir` or `patient_bolus` (a press with no "
+            "patient bolus programmed).")]
+
+
+#: What became of a patient's press (the firmware's PTM_RESULT_NAMES).
+PtmResultName = Literal["granted", "refused_lockout", "refused_max", "refused_stopped"]
+
+
+class PtmEvent(EventBase):
+    """The patient pressed for a bolus (a patient-role command); the firmware granted or refused it."""
+
+    kind: Literal["ptm"]
+    result: Annotated[PtmResultName, Doc(
+        "", "`granted`; `refused_lockout` (within `lockout` of the last granted bolus), `refused_max` "
+            "(`max_per_day` granted in the 24 hours before) or `refused_stopped` (delivery stopped, or a priming "
+            "bolus running).")]
+    bolus_mg: NotRequired[Annotated[float, Doc("mg", "For `granted`: the bolus dose.")]]
+
+
+class DrugLimitEvent(EventBase):
+    """A command exceeded a drug-library limit: refused (a `rejected` event follows, reason `hard_limit` or
+    `soft_limit`), or a soft limit the clinician confirmed (the command went on)."""
+
+    kind: Literal["drug_limit"]
+    limit: Annotated[str, Doc(
+        "", "`concentration`, `daily_dose` (with every patient bolus allowed), `bolus`, `dose_step` (the daily "
+            "dose's increase) or `step_interval` (time since the last increase, a minimum).")]
+    severity: Annotated[Literal["hard", "soft"], Doc("", "Which limit: `hard` or `soft`.")]
+    outcome: Annotated[Literal["refused", "overridden"], Doc(
+        "", "`refused`, or `overridden` (a soft limit with `confirm = true`).")]
+    value: Annotated[float, Doc("", "The value that exceeds the limit, in `unit`.")]
+    unit: Annotated[str, Doc("", "`mg/mL`, `mg/day`, `mg` or `h`.")]
 
 
 class DryEvent(EventBase):
@@ -266,13 +312,14 @@ class LogEvent(EventBase):
 
 #: One line of events.jsonl.
 Event = (BootEvent | ReprogramEvent | PredictionEvent | VisitEvent | RefillEvent | BolusEvent | AlarmEvent
-         | ToneEvent | DeliveryStoppedEvent | ThresholdEvent | RejectedEvent | DryEvent | EnvironmentEvent | FavEvent
-         | LogEvent)
+         | ToneEvent | DeliveryStoppedEvent | ThresholdEvent | RejectedEvent | PtmEvent | DrugLimitEvent | DryEvent
+         | EnvironmentEvent | FavEvent | LogEvent)
 
 #: Every event record type, in the order the docs list them.
 EVENT_TYPES: tuple[type, ...] = (
     BootEvent, ReprogramEvent, PredictionEvent, VisitEvent, RefillEvent, BolusEvent, AlarmEvent, ToneEvent,
-    DeliveryStoppedEvent, ThresholdEvent, RejectedEvent, DryEvent, EnvironmentEvent, FavEvent, LogEvent,
+    DeliveryStoppedEvent, ThresholdEvent, RejectedEvent, PtmEvent, DrugLimitEvent, DryEvent, EnvironmentEvent,
+    FavEvent, LogEvent,
 )
 
 

@@ -8,7 +8,8 @@ Each generated block in a Markdown file sits between two marker lines::
 
 Blocks: ``units`` (units of each quantity family), ``keys:PATH`` (the keys of
 the table at dotted PATH, ``keys:`` for the top level), ``profiles`` (the
-device profiles and the values they give) and ``vary`` (the keys ``pumpsim
+device profiles and the values they give), ``library`` (the built-in drug
+library) and ``vary`` (the keys ``pumpsim
 sweep --vary`` may vary). Everything outside the markers is prose and
 is left alone. Regenerate with::
 
@@ -26,6 +27,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 
+from . import drug_library
 from .quantities import FAMILIES, Family
 from .reader import range_phrase, read
 from .schema import SCENARIO, array_tables, variable_keys
@@ -198,12 +200,26 @@ def profiles_table(schema: Schema = SCENARIO) -> str:
     return "\n".join(lines) + "\n"
 
 
+def library_table() -> str:
+    """The Markdown table of the built-in drug library: each drug's limits and their sources."""
+    lines = ["| Drug (also) | Limit (`[drug.limits]` key) | Value | Source |", "|---|---|---|---|"]
+    for drug, limits in drug_library.LIBRARY.items():
+        aliases = [a for a, d in drug_library.ALIASES.items() if d == drug]
+        name = f"`{drug}`" + (f" ({', '.join(aliases)})" if aliases else "")
+        for key, (value, source) in limits.items():
+            lines.append(f"| {name} | `{key}` | {value} | {_cell(source)} |")
+            name = ""
+    return "\n".join(lines) + "\n"
+
+
 def block(name: str, schema: Schema = SCENARIO) -> str:
-    """The generated text of block *name* ("units", "vary", "profiles", "keys:pump")."""
+    """The generated text of block *name* ("units", "vary", "profiles", "library", "keys:pump")."""
     if name == "units":
         return units_table()
     if name == "profiles":
         return profiles_table(schema)
+    if name == "library":
+        return library_table()
     if name == "vary":
         return vary_table(schema)
     if name.startswith("keys:"):

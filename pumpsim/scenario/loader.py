@@ -18,13 +18,25 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from firmware_model import FlexStep, Prescription, PrescriptionMode, PumpConfig, check_prescription
+from firmware_model import (
+    FieldId,
+    FlexStep,
+    Prescription,
+    PrescriptionMode,
+    PumpConfig,
+    RejectReason,
+    check_prescription,
+    check_ptm,
+    limit_violations,
+)
 from firmware_model.describe import rejection_field, rejection_message
+from firmware_model.druglib import refusal
 
-from ..units import NG_PER_MCG, NL_PER_ML, PL_PER_ML
+from ..units import MS_PER_DAY, NG_PER_MCG, NL_PER_ML, PL_PER_ML
 from . import quantities
+from .drug_library import limits_record
 from .errors import MISSING, ScenarioError, Shown
-from .model import CatheterSpec, DrugSpec, PumpSpec, Scenario, Visit
+from .model import CatheterSpec, DrugSpec, PtmSpec, PumpSpec, Scenario, Visit
 from .reader import Section, read
 from .schema import MAX_CATHETER_VOLUME, MAX_DURATION_MS, PROMETRA_NL_PER_CM, SCENARIO
 
@@ -152,25 +164,69 @@ def scenario_from_data(data: dict[str, Any], source: str = "") -> Scenario:
     assert pump_s is not None and cath_s is not None and drug_s is not None
     pump = PumpSpec(**pump_s.fields())
     catheter = _catheter(cath_s)
-    drug = DrugSpec(**drug_s.fields())
+    limits_s = drug_s.sub("limits")
+    assert limits_s is not None
+    drug = DrugSpec(**drug_s.fields(), limits=limits_record(limits_s.fields()))
     duration = top["duration"]
+    ptm = _ptm(top.sub("ptm"), duration)
     if not pump.has_firmware:
         return _constant_flow(top, pump, catheter, drug, rx_s, source)
     if rx_s is None:
         raise ScenarioError("[prescription]", MISSING, "a [prescription] table with at least mode and dose")
     cfg = _config(pump, catheter)
     rx = _prescription(rx_s, drug.conc_ng_per_ml, cfg)
+    _check_start(rx_s, drug_s, top.sub("ptm"), rx, drug, ptm, cfg)
     _check_mechanism_keys(pump, top)
     visits = _visits(top, duration, drug.conc_ng_per_ml, rx, cfg)
     return Scenario(
         name=top["name"], duration_ms=duration, seed=top["seed"], pump=pump, catheter=catheter, drug=drug,
         prescription=rx, visits=visits, priming_bolus=rx_s["priming_bolus"], description=top["description"],
-        trace_interval_ms=top["trace_interval"], source=source,
+        trace_interval_ms=top["trace_interval"], confirm=rx_s["confirm"], ptm=ptm, source=source,
     )
 
 
+def _ptm(sec: Section | None, duration: int) -> PtmSpec | None:
+    """The ``[ptm]`` table's program and presses; every press within the run."""
+    if sec is None:
+        return None
+    presses = sec["presses"]
+    late = [p for p in presses if p >= duration]
+    if late:
+        raise sec.error("presses", f"presses within the run (before its duration, {duration / MS_PER_DAY:g} d): "
+                                   f"one is at {late[0] / MS_PER_DAY:g} d")
+    return PtmSpec(sec["bolus"], sec["duration"], sec["lockout"], sec["max_per_day"], presses)
+
+
+def _check_start(rx_s: Section, drug_s: Section, ptm_s: Section | None, rx: Prescription, drug: DrugSpec,
+                 ptm: PtmSpec | None, cfg: PumpConfig) -> None:
+    """What the firmware checks at implant, with the keys named: the patient bolus fits on the prescription
+    (REQ-PTM-003), and the drug library accepts the prescription (REQ-LIM-001/002; soft limits with
+    ``[prescription] confirm = true``)."""
+    settings = ptm.settings() if ptm is not None else None
+    conc = drug.conc_ng_per_ml
+    rej = check_ptm(settings, rx, conc, cfg)
+    if rej is not None:
+        assert ptm_s is not None
+        raise ptm_s.error("bolus", f"a patient bolus the pump can deliver on top of the prescription: "
+                                   f"{rejection_message(rej)}")
+    violations = limit_violations(drug.limits, rx, conc, settings, -1, -1, 0)
+    rej = refusal(violations, rx_s["confirm"])
+    if rej is None:
+        return
+    what = f"a value within the drug library ([drug.limits]): {rejection_message(rej)}"
+    if rej.reason == RejectReason.SOFT_LIMIT:
+        what += "; or confirm = true in [prescription]"
+    if rej.field == FieldId.CONCENTRATION:
+        raise drug_s.error("concentration", what)
+    if rej.field == FieldId.BOLUS_DOSE and (ptm_s is not None and rx.bolus_ng < rej.value):
+        raise ptm_s.error("bolus", what)
+    key = next((k for k in ("dose", "rate", "bolus") if rx_s.given(k)), "mode")
+    raise rx_s.error(key, what, rx_s.data.get(key, Shown("(derived)")))
+
+
 #: Visit keys that program the pump: a constant-flow pump has nothing to program.
-_PROGRAMMING_KEYS = ("dose", "rate", "prescription", "bridge_bolus", "priming_bolus", "low_reservoir_alarm")
+_PROGRAMMING_KEYS = ("dose", "rate", "prescription", "bridge_bolus", "priming_bolus", "low_reservoir_alarm",
+                     "confirm")
 
 
 def _constant_flow(top: Section, pump: PumpSpec, catheter: CatheterSpec, drug: DrugSpec, rx_s: Section | None,
@@ -180,6 +236,8 @@ def _constant_flow(top: Section, pump: PumpSpec, catheter: CatheterSpec, drug: D
     Its ``prescription`` is the continuous dose its label promises: the
     nominal rate at the starting concentration (what ``prescribed_mg`` counts).
     """
+    if top.sub("ptm") is not None:
+        raise ScenarioError("[ptm]", Shown("(a table)"), "no [ptm]: a constant-flow pump has no patient bolus")
     if rx_s is not None:
         raise ScenarioError("[prescription]", Shown("(a table)"),
                             "no [prescription]: a constant-flow pump cannot be programmed (its rate is [pump] "
@@ -344,8 +402,8 @@ def _visit(sec: Section) -> tuple[Visit, Section | None]:
         rx = sec
     visit = Visit(at_ms=sec["at"], refill_nl=sec["refill"], conc_ng_per_ml=sec["concentration"],
                   aspirate=sec["aspirate"], bridge_bolus=sec["bridge_bolus"], priming_bolus=sec["priming_bolus"],
-                  low_reservoir_alarm_nl=sec["low_reservoir_alarm"], reset_valve=sec["reset_valve"],
-                  origin=sec.where)
+                  low_reservoir_alarm_nl=sec["low_reservoir_alarm"], confirm=sec["confirm"],
+                  reset_valve=sec["reset_valve"], origin=sec.where)
     return visit, rx
 
 

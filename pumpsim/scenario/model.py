@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from firmware_model import Prescription, PumpConfig
+from firmware_model import NO_LIMITS, DrugLimits, Prescription, PtmSettings, PumpConfig
 
 from ..plant import Environment
 from ..units import MS_PER_H, MS_PER_MIN, NL_PER_ML, NL_PER_UL, PL_PER_ML
@@ -73,10 +73,31 @@ class CatheterSpec:
 
 @dataclass(frozen=True, slots=True)
 class DrugSpec:
-    """The drug in the pump at the start."""
+    """The drug in the pump at the start, and its drug-library limits.
 
-    name: str = "baclofen"
+    A scenario file's ``[drug] name`` picks the built-in library's entry; a
+    record built in Python has no limits unless given (``library_limits(name)``
+    makes the built-in entry).
+    """
+
+    name: str = "unnamed"
     conc_ng_per_ml: int = 500_000
+    limits: DrugLimits = NO_LIMITS
+
+
+@dataclass(frozen=True, slots=True)
+class PtmSpec:
+    """Patient-activated boluses: the program, and when the patient presses (ms from t = 0, sorted)."""
+
+    bolus_ng: int
+    duration_ms: int
+    lockout_ms: int
+    max_per_day: int
+    presses_ms: tuple[int, ...] = ()
+
+    def settings(self) -> PtmSettings:
+        """The program as the firmware holds it."""
+        return PtmSettings(self.bolus_ng, self.duration_ms, self.lockout_ms, self.max_per_day)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +112,8 @@ class Visit:
     bridge_bolus: bool = False
     priming_bolus: bool = False
     low_reservoir_alarm_nl: int | None = None
+    #: The clinician confirms the drug library's soft limits the visit's commands exceed.
+    confirm: bool = False
     #: Valve-gated pumps: reset a shut flow-activated valve.
     reset_valve: bool = False
     #: Where the visit came from ("[[visit]] 3" or "[refill_plan]"), for messages.
@@ -112,6 +135,10 @@ class Scenario:
     priming_bolus: bool = False
     description: str = ""
     trace_interval_ms: int = MS_PER_H
+    #: The clinician confirms the drug library's soft limits the prescription at t = 0 exceeds.
+    confirm: bool = False
+    #: Patient-activated boluses, if the patient has them.
+    ptm: PtmSpec | None = None
     #: The environment over the run: ``(t_ms, Environment)`` steps, sorted; nominal before the first
     #: (``pumpsim.plant.timeline`` builds one from overlapping changes).
     environment: tuple[tuple[int, Environment], ...] = ()

@@ -286,6 +286,8 @@ class _Reader:
         else:
             assert isinstance(d, Computed)
             value = d.fn(lambda p: self.get(sec, p))
+            if value is None:  # a computed "none" (no library limit): as if unset
+                return None, MISSING
         return value, Shown(f"(default {k.kind.show(value)})")
 
     def _bound(self, sec: Section, k: Key, b: str | int | Ref | None) -> tuple[Any, str | None]:

@@ -35,11 +35,11 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from firmware_model import MAX_FLEX_STEPS
+from firmware_model import MAX_FLEX_STEPS, MAX_PTM_PER_DAY
 
 from ..plant import MECHANISMS
 from ..units import MS_PER_H, MS_PER_MIN, NG_PER_MCG, NL_PER_ML, PL_PER_ML
-from . import quantities as q
+from . import drug_library, quantities as q
 from .profiles import DEFAULT_PROFILE, LOW_ALARM, PROFILES, default_low_alarm_nl
 from .quantities import FAMILIES, Family
 from .spec import (
@@ -252,12 +252,81 @@ CATHETER = Table(
 
 # ------------------------------------------------------------------ [drug]
 
+def _library(key: str, kind: Kind) -> Callable[[Callable[[str], Any]], Any]:
+    """The default of ``[drug.limits] KEY``: the built-in library's entry for ``[drug] name``, or none."""
+    def default(get: Callable[[str], Any]) -> Any:
+        value = drug_library.entry(get("drug.name")).get(key)
+        return None if value is None else kind.parse(value)
+    return default
+
+
+def _limit(key: str, kind: Kind, zero: str, doc: str) -> Key:
+    """A ``[drug.limits]`` key: above *zero* (its kind's zero, written with a unit), defaulting to the library."""
+    return Key(key, kind, Computed(_library(key, kind), "the [built-in library](#drug-library)'s entry for "
+                                                       "`[drug] name`, else none"),
+               doc, above(zero), vary=True, attr=drug_library.LIMIT_FIELDS[key][0])
+
+
+_SOFT = " A value above it refuses the command unless the visit (or `[prescription]`) has `confirm = true`."
+_HARD = " A value above it refuses the command, confirmed or not."
+LIMITS = Table(
+    "limits", "The drug library's limits for the drug in the pump (see [drug library](#drug-library)).",
+    presence="implicit", members=(
+        _limit("concentration_soft", CONC_NG_PER_ML, "0 mg/mL", "Soft limit on the concentration (refills)." + _SOFT),
+        _limit("concentration_hard", CONC_NG_PER_ML, "0 mg/mL", "Hard limit on the concentration." + _HARD),
+        _limit("daily_dose_soft", DOSE_NG_PER_DAY, "0 mcg/day",
+               "Soft limit on the nominal daily dose, with every patient bolus allowed in a day." + _SOFT),
+        _limit("daily_dose_hard", DOSE_NG_PER_DAY, "0 mcg/day", "Hard limit on the daily dose (as above)." + _HARD),
+        _limit("bolus_soft", MASS_NG, "0 mcg", "Soft limit on a bolus dose (prescribed or patient)." + _SOFT),
+        _limit("bolus_hard", MASS_NG, "0 mcg", "Hard limit on a bolus dose." + _HARD),
+        _limit("step_soft", DOSE_NG_PER_DAY, "0 mcg/day",
+               "Soft limit on raising the daily dose at one visit (a titration step; decreases are free)." + _SOFT),
+        _limit("step_hard", DOSE_NG_PER_DAY, "0 mcg/day", "Hard limit on a titration step." + _HARD),
+        _limit("step_interval", DURATION_MS, "0 ms",
+               "Least time between two raises of the daily dose; sooner is a soft-limit violation." + _SOFT),
+    ))
+
 DRUG = Table("drug", "The drug in the pump at the start.", presence="implicit", members=(
-    Key("name", text(), Fixed("baclofen"), "Label only; no drug-specific behaviour.", attr="name"),
+    Key("name", text(), Fixed("unnamed"),
+        "The drug. Picks its [drug library](#drug-library) entry (`morphine`, `ziconotide`, `baclofen` or a brand "
+        "name; any case); a name without an entry (such as the default) is a label only.", attr="name"),
     Key("concentration", CONC_NG_PER_ML, REQUIRED,
         "Concentration of the fill at t = 0. Baclofen 500 mcg/mL is a Lioresal Intrathecal strength [C].",
         between("0 mg/mL", "100 mg/mL", lo_open=True), vary=True, attr="conc_ng_per_ml"),
+    LIMITS,
 ))
+
+# ------------------------------------------------------------------ [ptm]
+
+
+def _durations(raw: object) -> tuple[int, ...]:
+    if not isinstance(raw, list):
+        raise q.QuantityError(raw, f"a list of durations, such as [\"1 h\", \"1.5 h\"] ({q.DURATION})")
+    return tuple(sorted(q.duration_ms(x) for x in raw))
+
+
+DURATIONS_MS = Kind("list of durations", "a list of durations", f"a list of durations ({q.DURATION})", _durations,
+                    lambda v: "[" + ", ".join(f'"{show_duration(x)}"' for x in v) + "]",
+                    allowed="each from 0 ms to the scenario's `duration`, in any order")
+
+PTM = Table(
+    "ptm", "Patient-activated boluses (SynchroMed myPTM, Prometra PTC): the program and when the patient presses.",
+    members=(
+        Key("bolus", MASS_NG, REQUIRED, "Drug mass of each patient bolus.", between("0 mcg", "1 g", lo_open=True),
+            vary=True, source=Source("C", "§1.2", "PTC: dose per bolus")),
+        Key("duration", DURATION_MS, REQUIRED, "Time each bolus is delivered over, on top of the therapy.",
+            between("1 min", "1 d"), vary=True, source=Source("C", "§1.2", "PTC: bolus duration")),
+        Key("lockout", DURATION_MS, REQUIRED,
+            "Least time from the start of a granted bolus to the next grant; a press sooner is `refused_lockout`.",
+            between(Ref("duration"), "1 d"), vary=True, source=Source("C", "§1.2", "PTC: lockout duration")),
+        Key("max_per_day", INTEGER, REQUIRED,
+            "Most boluses granted in any 24 hours (a rolling window, as the PTC's \"max in 24 h\"); a press "
+            "beyond it is `refused_max`.", Range(lo=1, hi=MAX_PTM_PER_DAY),
+            source=Source("C", "§1.2", "PTC: allotted boluses per day (max in 24 h)")),
+        Key("presses", DURATIONS_MS, Fixed([]), "Times the patient presses, from t = 0.",
+            rule="each within the run"),
+    ),
+)
 
 # ------------------------------------------------------------------ [prescription]
 
@@ -312,6 +381,9 @@ PRESCRIPTION = Table(
     members=(
         _MODE,
         Key("priming_bolus", BOOLEAN, Fixed(False), "Send a priming bolus at t = 0, right after boot."),
+        Key("confirm", BOOLEAN, Fixed(False),
+            "The clinician confirms the drug library's soft limits this prescription exceeds (else the scenario "
+            "is refused)."),
     ),
 )
 VISIT_PRESCRIPTION = Table(
@@ -356,6 +428,9 @@ VISIT = Table(
             "empty; a priming bolus cut off by the empty floor is cancelled."),
         Key("low_reservoir_alarm", VOLUME_NL, Unset("unchanged"), "New low-reservoir alarm threshold.",
             between(Ref("pump.empty_floor", "the empty floor ({})"), _PUMP_RESERVOIR, hi_open=True), vary=True),
+        Key("confirm", BOOLEAN, Fixed(False),
+            "The clinician confirms the drug library's soft limits the visit's refill or prescription exceeds; "
+            "without it such a command is refused (a `rejected` event, reason `soft_limit`)."),
         Key("reset_valve", BOOLEAN, Fixed(False),
             "Valve-gated pumps: reset a flow-activated valve that a magnetic field shut (it blocks all delivery "
             "until reset [C]; done with the clinician programmer at a visit [U]).",
@@ -394,6 +469,7 @@ ROOT = Table("", "A scenario.", members=(
     PRESCRIPTION,
     VISIT,
     REFILL_PLAN,
+    PTM,
 ))
 
 #: The scenario file format.

@@ -101,8 +101,8 @@ def test_soft_limits_at_implant_need_confirmation_and_are_logged_at_boot() -> No
     rx = _rx(25_000_000)
     with pytest.raises(RejectedError) as e:
         PumpController(FakeHal(), PumpConfig(), rx, 25_000_000, 20_000_000, limits=MORPHINE)
-    assert str(e.value) == ("daily_dose: daily dose 25000000 ng/day is above the drug library's soft limit "
-                            "20000000 ng/day (confirm to override)")
+    assert str(e.value) == ("daily_dose: daily dose 25 mg/day is above the drug library's soft limit "
+                            "20 mg/day (confirm to override)")
     hal = FakeHal()
     ctl = PumpController(hal, PumpConfig(), rx, 25_000_000, 20_000_000, limits=MORPHINE, confirm=True)
     run_until(ctl, hal, 0)
