@@ -40,6 +40,7 @@ __all__ = [
     "AlarmStep",
     "AlarmTimeline",
     "alarm_steps_from_log",
+    "check_alarm_before_dry",
     "check_alarm_consistency",
     "check_alarm_thresholds",
     "check_alarm_timeline",
@@ -444,6 +445,22 @@ def check_dry_delivers_nothing(result: SimulationResult) -> None:
             f"delivered_ml goes from {x[i]!r} to {x[i + 1]!r} between rows {i} and {i + 1} while the actual "
             f"reservoir is empty",
         )
+
+
+def check_alarm_before_dry(result: SimulationResult) -> None:
+    """Whenever the real reservoir ran dry, the low-reservoir alarm had been raised strictly earlier and was
+    still active (REQ-ALM-006: the margin rule's promise, for a flow error within the accuracy band).
+
+    Works on the events alone (no trace needed), so it suits ``trace=False`` runs.
+    """
+    raised_ms: int | None = None
+    for ev in result.events:
+        if ev["kind"] == "alarm" and ev["alarm"] == "low_reservoir":
+            raised_ms = ev["t_ms"] if ev["state"] == "raised" else None
+        elif ev["kind"] == "dry" and (raised_ms is None or raised_ms >= ev["t_ms"]):
+            when = "not raised" if raised_ms is None else f"raised only at t_ms = {raised_ms}"
+            raise _fail("REQ-ALM-006", f"the real reservoir ran dry at t_ms = {ev['t_ms']} and the low-reservoir "
+                                       f"alarm was {when}")
 
 
 def check_estimate_vs_truth(result: SimulationResult, tol_ml: float) -> None:
