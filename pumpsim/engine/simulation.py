@@ -319,8 +319,16 @@ class Simulation:
                                     float(self.scenario.pump.unaspirated_nl))
             self._last_refill = out
             self.tally.refilled(now, out, conc)
+            ev["refill_ml"] = v.refill_nl / NL_PER_ML
+            ev["aspirate"] = v.aspirate
+            ev["concentration_mg_per_ml"] = conc / NG_PER_MG
+            ev["residual_actual_ml"] = out.residual_nl / NL_PER_ML
+            ev["aspirated_ml"] = out.aspirated_nl / NL_PER_ML
+            ev["overflow_ml"] = out.overflow_nl / NL_PER_ML
             if fw is None:  # nothing to tell: the next fluid out is the new mix, at the same rate
-                self._refilled_without_firmware(ev, v, out, conc)
+                self._believed_conc_ng_per_ml = conc
+                self._emit(ev)
+                self._trace_state()
                 return
             # What the clinician enters: the volume injected after a full
             # aspiration, else the controller's estimate plus the injection.
@@ -328,12 +336,6 @@ class Simulation:
             entered = v.refill_nl if v.aspirate else max(est_nl, 0) + v.refill_nl
             entered = min(entered, self.scenario.pump.reservoir_nl)
             inbox.send(Refill(entered, conc, bridge=v.bridge_bolus, rx=v.prescription, confirm=v.confirm))
-            ev["refill_ml"] = v.refill_nl / NL_PER_ML
-            ev["aspirate"] = v.aspirate
-            ev["concentration_mg_per_ml"] = conc / NG_PER_MG
-            ev["residual_actual_ml"] = out.residual_nl / NL_PER_ML
-            ev["aspirated_ml"] = out.aspirated_nl / NL_PER_ML
-            ev["overflow_ml"] = out.overflow_nl / NL_PER_ML
             ev["entered_ml"] = entered / NL_PER_ML
         elif v.prescription is not None:
             inbox.send(Reprogram(v.prescription, confirm=v.confirm))
@@ -344,19 +346,6 @@ class Simulation:
         self._emit(ev)
         if v.reset_valve:
             self._mechanism_answered(now, self.plant.reset_mechanism())
-
-    def _refilled_without_firmware(self, ev: VisitEvent, v: Visit, out: RefillOutcome, conc: int) -> None:
-        """The visit event of a refill of a pump without firmware (nothing entered into a programmer)."""
-        assert v.refill_nl is not None
-        ev["refill_ml"] = v.refill_nl / NL_PER_ML
-        ev["aspirate"] = v.aspirate
-        ev["concentration_mg_per_ml"] = conc / NG_PER_MG
-        ev["residual_actual_ml"] = out.residual_nl / NL_PER_ML
-        ev["aspirated_ml"] = out.aspirated_nl / NL_PER_ML
-        ev["overflow_ml"] = out.overflow_nl / NL_PER_ML
-        self._believed_conc_ng_per_ml = conc
-        self._emit(ev)
-        self._trace_state()
 
     def _after_wake(self, now: int) -> None:
         """Read what the wake-up did: its log records, the new program's credit, the state the trace needs."""

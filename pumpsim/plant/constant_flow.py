@@ -44,6 +44,7 @@ involved) and re-paced whenever the environment changes.
 from __future__ import annotations
 
 import math
+from typing import Final
 
 import numpy as np
 
@@ -151,23 +152,14 @@ class ConstantFlow:
     (each counted pL moves ``1 + calibration_error`` pL).
     """
 
+    kind: Final[MechanismKind] = "constant_flow"
+    self_driven: Final = True
+
     def __init__(self, law: FlowLaw, calibration_error: float = 0.0) -> None:
         if calibration_error <= -1:
             raise ValueError(f"calibration_error = {calibration_error}: expected > -1 (i.e. > -100 %)")
         self.law = law
-        self._stream = UniformStream(PL_PER_COUNT * (1.0 + calibration_error) / PL_PER_NL)
-
-    @property
-    def kind(self) -> MechanismKind:
-        return "constant_flow"
-
-    @property
-    def stream(self) -> UniformStream:
-        return self._stream
-
-    @property
-    def self_driven(self) -> bool:
-        return True
+        self.stream = UniformStream(PL_PER_COUNT * (1.0 + calibration_error) / PL_PER_NL)
 
     def respond(self, env: Environment) -> Response:
         """The flow rate in *env* (a magnetic field does nothing: there are no electronics or valves)."""

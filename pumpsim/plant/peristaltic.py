@@ -12,6 +12,8 @@ is the faults' ``mri`` (a motor stall), not a change of the stroke stream, so
 
 from __future__ import annotations
 
+from typing import Final
+
 from .environment import Environment
 from .mechanism import StrokeStream
 from .principle import NOTHING, MechanismKind, Response
@@ -20,20 +22,11 @@ from .principle import NOTHING, MechanismKind, Response
 class Peristaltic:
     """A motor-driven peristaltic pump over *stream* (see :class:`~.principle.Mechanism`)."""
 
+    kind: Final[MechanismKind] = "peristaltic"
+    self_driven: Final = False
+
     def __init__(self, stream: StrokeStream) -> None:
-        self._stream = stream
-
-    @property
-    def kind(self) -> MechanismKind:
-        return "peristaltic"
-
-    @property
-    def stream(self) -> StrokeStream:
-        return self._stream
-
-    @property
-    def self_driven(self) -> bool:
-        return False
+        self.stream = stream
 
     def respond(self, env: Environment) -> Response:
         return NOTHING

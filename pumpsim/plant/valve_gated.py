@@ -31,6 +31,8 @@ contraindication [C] §1.2 without saying what it does).
 
 from __future__ import annotations
 
+from typing import Final
+
 from .environment import Environment
 from .mechanism import StrokeStream
 from .principle import NOTHING, MechanismKind, Response
@@ -45,29 +47,20 @@ class ValveGated:
     Raises ValueError for a negative *fav_volume_nl*.
     """
 
+    kind: Final[MechanismKind] = "valve_gated"
+    self_driven: Final = False
+
     def __init__(self, stream: StrokeStream, fav_volume_nl: float = FAV_MAX_NL) -> None:
         if fav_volume_nl < 0:
             raise ValueError(f"fav_volume_nl = {fav_volume_nl}: expected >= 0 nL")
-        self._stream = stream
+        self.stream = stream
         self.fav_volume_nl = fav_volume_nl
         #: True while the flow-activated valve is shut (from a trip until a reset).
         self.fav_shut = False
         self._magnet = False
 
-    @property
-    def kind(self) -> MechanismKind:
-        return "valve_gated"
-
-    @property
-    def stream(self) -> StrokeStream:
-        return self._stream
-
-    @property
-    def self_driven(self) -> bool:
-        return False
-
     def respond(self, env: Environment) -> Response:
-        """A field that appears while the FAV is open trips it (free flow, then shut); nothing else changes."""
+        """REQ-PLANT-002: a field that appears while the FAV is open trips it (free flow, then shut)."""
         arriving = env.magnet and not self._magnet
         self._magnet = env.magnet
         return self._trip() if arriving and not self.fav_shut else NOTHING

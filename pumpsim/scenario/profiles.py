@@ -94,7 +94,7 @@ def alarm_margin_nl(capacity_nl: int, accuracy: float, stroke_pl: int) -> float:
 
 
 def default_low_alarm_nl(capacity_nl: int, accuracy: float, stroke_pl: int) -> int:
-    """A profile's default low-reservoir threshold, nL: the rule rounded up to 0.1 mL, at least 2 mL.
+    """REQ-ALM-006: a profile's default low-reservoir threshold, nL: the rule rounded up to 0.1 mL, at least 2 mL.
 
     A reservoir of 2 mL or less gets a tenth of its volume instead of 2 mL,
     or the rule if that is more (capped just below the capacity, where the

@@ -57,7 +57,7 @@ def _errors(band: float) -> st.SearchStrategy[float]:
 @pytest.mark.parametrize("profile", ALARMED)
 @given(data=st.data())
 def test_the_default_alarm_sounds_before_the_reservoir_is_dry(profile: str, data: st.DataObject) -> None:
-    """Any fill, any error within the band (its edges included), any rate from 0.2 to 5 mL/day."""
+    """REQ-ALM-006. Any fill, any error within the band (its edges included), any rate from 0.2 to 5 mL/day."""
     pump = _pump(profile)
     fill = data.draw(st.one_of(st.just(pump.reservoir_nl), st.integers(NL_PER_ML // 10, pump.reservoir_nl)),
                      label="fill nL")
@@ -72,8 +72,8 @@ def test_the_default_alarm_sounds_before_the_reservoir_is_dry(profile: str, data
 
 
 def test_just_below_the_rule_the_reservoir_runs_dry_first() -> None:
-    """The rule is tight, so the property above can fail: 20 mL at +10 % with a 1.7 mL threshold (the rule asks
-    1.8303 mL): 18.3 mL counted, 20.13 mL really out by then; the pump is dry before the alarm, and the
+    """REQ-ALM-006. The rule is tight, so the property above can fail: 20 mL at +10 % with a 1.7 mL threshold (the
+    rule asks 1.8303 mL): 18.3 mL counted, 20.13 mL really out by then; the pump is dry before the alarm, and the
     invariant says so. The exact condition agrees with the simulation."""
     assert not alarm_before_dry(20 * NL_PER_ML, 1_700_000, 250_000, 0.10)
     res = _run_until_dry("synchromed2-20", 20 * NL_PER_ML, 0.10, 1000, low_reservoir_alarm="1.7 mL")

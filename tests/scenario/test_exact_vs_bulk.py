@@ -80,8 +80,8 @@ def test_benchmark_scenarios_identical_in_both_modes(name: str) -> None:
 
 
 def test_valve_gated_identical_in_both_modes_through_a_magnet_and_a_reset() -> None:
-    """Prometra II aliquots with scatter, a magnet (free flow, shut outlet) and a reset, running dry at the end:
-    the aliquots, the free flow and the dry aliquot fall identically in both modes, for two seeds."""
+    """REQ-PLANT-002. Prometra II aliquots with scatter, a magnet (free flow, shut outlet) and a reset, running dry
+    at the end: the aliquots, the free flow and the dry aliquot fall identically in both modes, for two seeds."""
     sc = scenario_from_data({
         "duration": "12 d", "trace_interval": "30 min",
         "pump": {"profile": "prometra2-20", "fill": "4 mL", "stroke_cv": "5 %", "calibration_error": "40 %"},

@@ -51,7 +51,7 @@ def _prometra(**visit: Any) -> Scenario:
 
 
 def test_a_prometra_in_a_magnet_delivers_at_most_10_ul_extra_then_nothing_until_reset() -> None:
-    """Magnet at day 3 for 2 h, valve reset at the day-5 visit; 10 days.
+    """REQ-PLANT-002. Magnet at day 3 for 2 h, valve reset at the day-5 visit; 10 days.
 
     Without the magnet: 10 d x 0.5 mL/day = 5 mL pumped, 125 mg at the tip (primed catheter).
     With it: 1.5 mL by day 3, + 10 uL free flow (0.25 mg, domain.md §10.6), nothing from day 3 to day 5 (the

@@ -22,7 +22,8 @@ def _events(res: SimulationResult, kind: str) -> list[dict[str, Any]]:
 
 
 def test_ten_presses_half_an_hour_apart_grant_four_in_a_run() -> None:
-    """The built-in patient_bolus: presses every 30 min from 08:00 to 12:30, lockout 1 h, at most 4 in 24 h.
+    """REQ-PTM-001/002. The built-in patient_bolus: presses every 30 min from 08:00 to 12:30, lockout 1 h, at
+    most 4 in 24 h.
 
     Granted 08:00, 09:00, 10:00, 11:00 (presses 1, 3, 5, 7); locked out 08:30, 09:30, 10:30, 11:30; over the
     maximum 12:00, 12:30. Day 2, 07:00: the four grants are all within 24 h: refused_max; 09:00: only 10:00
@@ -132,7 +133,7 @@ def test_a_soft_limit_needs_confirm_on_the_visit() -> None:
 
 
 def test_the_starting_prescription_is_checked_at_load_with_the_key_named() -> None:
-    """Ziconotide starting at 25 mcg/day is above its hard maximum; morphine at 25 mg/day needs
+    """REQ-LIM-001/002. Ziconotide starting at 25 mcg/day is above its hard maximum; morphine at 25 mg/day needs
     [prescription] confirm = true; 30 mg/mL morphine is above the 25 mg/mL strength."""
     msg = _error(_toml("ziconotide_titration", **{"prescription.dose": "25 mcg/day"}))
     assert msg.startswith('[prescription] dose = "25 mcg/day": expected a value within the drug library '

@@ -66,7 +66,7 @@ def test_a_jump_from_2_4_to_50_mcg_per_day_of_ziconotide_is_refused_and_changes_
 
 
 def test_ziconotide_titration_steps_of_2_4_are_accepted_and_not_more_often_than_the_interval() -> None:
-    """+2.4 mcg/day at day 7 is fine. Another +2.4 at day 8 is within the 2-day interval (a soft limit):
+    """REQ-LIM-002. +2.4 mcg/day at day 7 is fine. Another +2.4 at day 8 is within the 2-day interval (a soft limit):
     refused unless confirmed; confirmed, it is accepted and the override logged."""
     ctl, hal = _ziconotide()
     assert _send(ctl, hal, 7 * MS_PER_DAY, Reprogram(_rx(4_800)))[0][0] == EventCode.REPROGRAM
@@ -82,8 +82,8 @@ def test_ziconotide_titration_steps_of_2_4_are_accepted_and_not_more_often_than_
 
 
 def test_a_refill_above_the_hard_concentration_is_refused_and_changes_nothing() -> None:
-    """200 mcg/mL ziconotide (the strongest is 100 mcg/mL [C]): the refill is refused, the firmware keeps its
-    25 mcg/mL and its estimate (the plant, in a simulation, has still been refilled). (A pump with a 0.001
+    """REQ-LIM-001/003. 200 mcg/mL ziconotide (the strongest is 100 mcg/mL [C]): the refill is refused, the firmware
+    keeps its 25 mcg/mL and its estimate (the plant, in a simulation, has still been refilled). (A pump with a 0.001
     mL/day minimum rate, so 2.4 mcg/day at 200 mcg/mL, 0.012 mL/day, is deliverable: the library refuses it.)"""
     hal = FakeHal()
     ctl = PumpController(hal, PumpConfig(min_rate_pl_per_day=10**6), _rx(2_400), ZIC_CONC, 20_000_000,
@@ -96,8 +96,8 @@ def test_a_refill_above_the_hard_concentration_is_refused_and_changes_nothing() 
 
 
 def test_soft_limits_at_implant_need_confirmation_and_are_logged_at_boot() -> None:
-    """Morphine 25 mg/day at 25 mg/mL: above the 20 mg/day caution [C]. Unconfirmed: refused at construction;
-    confirmed: booted, and the override logged before the first REPROGRAM."""
+    """REQ-LIM-002. Morphine 25 mg/day at 25 mg/mL: above the 20 mg/day caution [C]. Unconfirmed: refused at
+    construction; confirmed: booted, and the override logged before the first REPROGRAM."""
     rx = _rx(25_000_000)
     with pytest.raises(RejectedError) as e:
         PumpController(FakeHal(), PumpConfig(), rx, 25_000_000, 20_000_000, limits=MORPHINE)

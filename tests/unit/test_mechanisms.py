@@ -153,7 +153,7 @@ def _valve_plant(fill_nl: float) -> PumpPlant[MotorProgram]:
 
 
 def test_a_prometra_in_a_magnet_delivers_at_most_10_ul_then_nothing_until_reset() -> None:
-    """Worked (domain.md §10.6): 10 uL x 25 mg/mL = 0.25 mg at once, then the aliquots move nothing.
+    """REQ-PLANT-002. Worked (domain.md §10.6): 10 uL x 25 mg/mL = 0.25 mg at once, then the aliquots move nothing.
 
     Day 0 to 1: 500 aliquots of 2 uL = 1 mL. Magnet at day 1: +10 uL. Day 1 to 2: the firmware still fires
     500 aliquots, nothing moves. Reset at day 2 (field gone): from then on 2 uL per aliquot again.

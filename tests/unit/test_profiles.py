@@ -40,7 +40,7 @@ def _error(pump: dict[str, Any], **tables: Any) -> str:
 
 
 def test_margin_rule_worked_by_hand() -> None:
-    """T_min = e x C / (1 + e) + s, rounded up to 0.1 mL, at least 2 mL.
+    """REQ-ALM-006. T_min = e x C / (1 + e) + s, rounded up to 0.1 mL, at least 2 mL.
 
     * SynchroMed 20 mL, e = 11 %, s = 0.25 uL: 2.2 / 1.11 + 0.00025 = 1.98223 mL -> 2.0 mL.
     * SynchroMed 40 mL: 4.4 / 1.11 + 0.00025 = 3.96421 mL -> 4.0 mL (at least 4 mL [C Neurosurgery 2004]).

@@ -52,7 +52,7 @@ def _results(ctl: PumpController) -> list[tuple[int, int]]:
 
 
 def test_ten_presses_half_an_hour_apart_grant_four() -> None:
-    """Presses at 0:00, 0:30, ..., 4:30 (from 1 h after boot), lockout 1 h, at most 4 in 24 h.
+    """REQ-PTM-001/002. Presses at 0:00, 0:30, ..., 4:30 (from 1 h after boot), lockout 1 h, at most 4 in 24 h.
 
     0:00 granted (first); 0:30 lockout (30 min since 0:00); 1:00 granted (exactly 1 h: the lockout is over);
     1:30 lockout; 2:00 granted; 2:30 lockout; 3:00 granted (the 4th); 3:30 lockout; 4:00 not locked out
@@ -70,8 +70,8 @@ def test_ten_presses_half_an_hour_apart_grant_four() -> None:
 
 
 def test_the_daily_maximum_is_a_rolling_24_hours_not_a_calendar_day() -> None:
-    """Grants at 20:00, 21:00, 22:00, 23:00; a press at 00:30 the next day is refused (4 in the last 24 h; a
-    calendar day would grant it); at 20:00 the next day the first grant has left the window: granted."""
+    """REQ-PTM-002. Grants at 20:00, 21:00, 22:00, 23:00; a press at 00:30 the next day is refused (4 in the
+    last 24 h; a calendar day would grant it); at 20:00 the next day the first grant has left the window: granted."""
     ctl, hal = _ctl()
     for h in (20, 21, 22, 23):
         _press(ctl, hal, h * MS_PER_H)
@@ -82,7 +82,8 @@ def test_the_daily_maximum_is_a_rolling_24_hours_not_a_calendar_day() -> None:
 
 
 def test_a_granted_bolus_is_delivered_on_top_of_the_basal_rate() -> None:
-    """One day of 0.5 mL/day (2,000 strokes of 0.25 uL) plus one 0.1 mL bolus (400 strokes) = 2,400 strokes.
+    """REQ-PTM-003. One day of 0.5 mL/day (2,000 strokes of 0.25 uL) plus one 0.1 mL bolus (400 strokes):
+    2,400 strokes.
 
     The bolus runs at 0.1 mL / 10 min = 14.4 mL/day extra, from 06:00 to 06:10, and ends logged with its
     0.1 mL; the controller wakes at its end.
@@ -98,8 +99,8 @@ def test_a_granted_bolus_is_delivered_on_top_of_the_basal_rate() -> None:
 
 
 def test_the_prediction_counts_the_running_bolus_exactly() -> None:
-    """From 2.2 mL at 0.5 mL/day the 2 mL alarm would sound at 0.4 days (9.6 h); a 0.1 mL bolus granted at
-    1 h brings it to 0.2 days (4.8 h), and the alarm is raised exactly when predicted."""
+    """REQ-PTM-003. From 2.2 mL at 0.5 mL/day the 2 mL alarm would sound at 0.4 days (9.6 h); a 0.1 mL bolus
+    granted at 1 h brings it to 0.2 days (4.8 h), and the alarm is raised exactly when predicted."""
     ctl, hal = _ctl(fill_nl=2_200_000)
     assert ctl.predicted_low_alarm_ms == int(0.4 * MS_PER_DAY)
     _press(ctl, hal, MS_PER_H)
@@ -111,9 +112,9 @@ def test_the_prediction_counts_the_running_bolus_exactly() -> None:
 
 
 def test_presses_while_delivery_is_stopped_are_refused_and_a_stop_cuts_a_bolus_off() -> None:
-    """0.3 mL at 0.5 mL/day: empty (the estimate at the 0 mL floor) at 0.6 days; a bolus granted at 0.5 days
-    (0.05 mL left, less than its 0.1 mL) is cut off at the empty floor (BOLUS_END with no volume); a press
-    while stopped is refused_stopped."""
+    """REQ-PTM-003. 0.3 mL at 0.5 mL/day: empty (the estimate at the 0 mL floor) at 0.6 days; a bolus granted
+    at 0.5 days (0.05 mL left, less than its 0.1 mL) is cut off at the empty floor (BOLUS_END with no volume); a
+    press while stopped is refused_stopped."""
     ctl, hal = _ctl(fill_nl=300_000)
     _press(ctl, hal, MS_PER_DAY // 2)
     run_until(ctl, hal, MS_PER_DAY, booted=True)
@@ -133,8 +134,9 @@ def test_a_press_without_a_patient_bolus_program_is_a_rejected_command() -> None
 
 
 def test_a_bolus_that_would_pass_the_maximum_rate_is_refused_with_its_prescription() -> None:
-    """1 mg in 1 min at 1 mg/mL is 1 mL/min = 1440 mL/day on top of 0.5 mL/day: far above 24 mL/day. The
-    settings are refused at construction; a reprogram that leaves no room for a valid bolus is refused."""
+    """REQ-PTM-003. 1 mg in 1 min at 1 mg/mL is 1 mL/min = 1440 mL/day on top of 0.5 mL/day: far above
+    24 mL/day. The settings are refused at construction; a reprogram that leaves no room for a valid bolus is
+    refused."""
     big = PtmSettings(bolus_ng=1_000_000, duration_ms=MS_PER_MIN, lockout_ms=MS_PER_H, max_per_day=4)
     with pytest.raises(RejectedError) as e:
         _ctl(ptm=big)
