@@ -58,7 +58,7 @@ def predict_low_alarm(s: FirmwareState, now_ms: int) -> int:
             return t
     th = s.therapy
     # A patient bolus running adds its rate until its end, whichever program runs (REQ-PTM-003).
-    ptm = (s.ptm_end_ms, s.ptm_rate) if now_ms < s.ptm_end_ms else (0, 0)
+    ptm = (s.ptm_end_ms, s.ptm_rate, cfg.max_rate_pl_per_day) if now_ms < s.ptm_end_ms else _NO_PTM
     if s.bridge_to is not None:
         bridge = s.bridge_left - s.prime_left
         t_switch = t
@@ -80,8 +80,14 @@ def predict_low_alarm(s: FirmwareState, now_ms: int) -> int:
     return _walk(th, t, strokes * cost - credit, ptm)[0]
 
 
-def _walk_segments(th: Therapy, t: int, need: int, t_stop: int, extra: int = 0) -> tuple[int, int, int]:
-    """Accrue credit along *th* (plus *extra* pL/day) from *t* until *need* is met or *t_stop* is reached.
+#: No patient bolus running: (end, rate, cap).
+_NO_PTM = (0, 0, 0)
+
+
+def _walk_segments(th: Therapy, t: int, need: int, t_stop: int, extra: int = 0,
+                   cap: int = 0) -> tuple[int, int, int]:
+    """Accrue credit along *th* (plus *extra* pL/day, at most *cap* in all) from *t* until *need* is met or
+    *t_stop* is reached (the delivery plan's arithmetic).
 
     Returns (t, need left, leftover credit). When met (need left == 0), *t* is
     the first millisecond at which the accrued credit reaches *need*;
@@ -89,7 +95,8 @@ def _walk_segments(th: Therapy, t: int, need: int, t_stop: int, extra: int = 0) 
     """
     while t < t_stop:
         rate, nxt = th.rate_at(t)
-        rate += extra
+        if extra:
+            rate = min(rate + extra, cap)
         nxt = min(nxt, t_stop)
         if rate > 0:
             dt = ceil_div(need, rate)  # time this rate takes to meet the need
@@ -100,16 +107,16 @@ def _walk_segments(th: Therapy, t: int, need: int, t_stop: int, extra: int = 0) 
     return t, need, 0
 
 
-def _walk(th: Therapy, t: int, need: int, ptm: tuple[int, int] = (0, 0)) -> tuple[int, int]:
+def _walk(th: Therapy, t: int, need: int, ptm: tuple[int, int, int] = _NO_PTM) -> tuple[int, int]:
     """(time, leftover credit) when *need* credit has accrued along *th*; (NO_PREDICTION, 0) if never.
 
-    *ptm* = (end, rate): a patient bolus adds *rate* until *end*.
+    *ptm* = (end, rate, cap): a patient bolus adds *rate* until *end*, the sum at most *cap*.
     """
     if need <= 0:
         return t, -need
-    ptm_end, ptm_rate = ptm
+    ptm_end, ptm_rate, cap = ptm
     if t < ptm_end:
-        t, need, left = _walk_segments(th, t, need, ptm_end, ptm_rate)
+        t, need, left = _walk_segments(th, t, need, ptm_end, ptm_rate, cap)
         if need == 0:
             return t, left
     rx = th.rx

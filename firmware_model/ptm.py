@@ -21,7 +21,9 @@ like a bolus edge), or is cut off, undelivered, when delivery stops or a
 priming bolus starts (:func:`end_patient_bolus`). The bolus rate on top of
 the prescription's highest rate must not exceed the pump's maximum rate: the
 settings are refused otherwise (:func:`check_ptm`, at construction and with
-every new prescription or concentration). Every press is logged
+every new prescription or concentration). The delivery plan also caps the sum
+at the maximum rate, for the one case the check cannot see: a bridge bolus
+ending during a patient bolus whose rate was set at the old concentration. Every press is logged
 ``PATIENT_BOLUS`` (result, dose granted); a granted bolus also logs
 ``BOLUS_START`` / ``BOLUS_END`` of kind ``PATIENT``.
 
