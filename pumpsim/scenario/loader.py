@@ -282,7 +282,8 @@ def with_duration(sc: Scenario, duration_ms: int) -> Scenario:
     data = parse_toml(sc.source)
     data["duration"] = f"{duration_ms} ms"
     longer = scenario_from_data(data, source=sc.source)
-    return replace(longer, seed=sc.seed)
+    # An environment set in Python (not from the file) is kept.
+    return replace(longer, seed=sc.seed, environment=longer.environment or sc.environment)
 
 
 # ------------------------------------------------------------------ records and cross-table rules

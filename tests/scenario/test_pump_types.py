@@ -176,3 +176,11 @@ def test_the_prometra_and_constant_flow_runs_are_byte_reproducible() -> None:
         assert a.trace is not None and b.trace is not None
         for col in a.trace:
             assert np.array_equal(a.trace[col], b.trace[col], equal_nan=True)
+
+
+def test_a_longer_run_keeps_an_environment_set_in_python() -> None:
+    """with_duration re-reads the file for a longer run; the environment timeline given in Python stays."""
+    from pumpsim.scenario import with_duration
+
+    sc = replace(_constant_flow(), environment=timeline([EnvironmentChange(5 * D, 7 * D, body_temp_c=39.0)]))
+    assert with_duration(sc, 40 * D).environment == sc.environment
