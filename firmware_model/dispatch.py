@@ -88,12 +88,11 @@ def _refill(s: FirmwareState, cmd: Refill, now_ms: int) -> Rejection | None:
     rej = check_prescription(new_rx, cmd.conc_ng_per_ml, cfg)
     if rej is None:
         rej = check_ptm(s.ptm, new_rx, cmd.conc_ng_per_ml, cfg)
-    step_from = rx.daily_dose_ng()
     if rej is None:
-        rej = check_limits(s, new_rx, cmd.conc_ng_per_ml, cmd.confirm, step_from, now_ms)
+        rej = check_limits(s, new_rx, cmd.conc_ng_per_ml, cmd.confirm, rx, now_ms)
     if rej is not None:
         return rej  # REQ-LIM-003: nothing has changed
-    note_step(s, new_rx, step_from, now_ms)
+    note_step(s, new_rx, rx, now_ms)
     s.est_base_pl = cmd.reservoir_nl * PL_PER_NL
     s.count_base = s.hal.motor.stroke_count()
     s.log.append(now_ms, EventCode.REFILL, cmd.reservoir_nl, cmd.conc_ng_per_ml)
@@ -127,12 +126,11 @@ def _reprogram(s: FirmwareState, cmd: Reprogram, now_ms: int) -> Rejection | Non
         rej = check_prescription(rx, th.conc_ng_per_ml, s.cfg)
         if rej is None:
             rej = check_ptm(s.ptm, rx, th.conc_ng_per_ml, s.cfg)
-    step_from = old_rx.daily_dose_ng()
     if rej is None:
-        rej = check_limits(s, rx, conc, cmd.confirm, step_from, now_ms)
+        rej = check_limits(s, rx, conc, cmd.confirm, old_rx, now_ms)
     if rej is not None:
         return rej  # REQ-LIM-003: nothing has changed
-    note_step(s, rx, step_from, now_ms)
+    note_step(s, rx, old_rx, now_ms)
     if s.bridge_to is not None:
         # REQ-RX-009: a reprogram takes effect now, also during a bridge: the
         # new prescription runs at the old concentration until the old drug

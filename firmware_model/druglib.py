@@ -71,8 +71,8 @@ class DrugLimits(Record):
     limit above its hard one (it could never apply).
     """
 
-    __slots__ = ("bolus_hard", "bolus_soft", "conc_hard", "conc_soft", "daily_hard", "daily_soft", "step_hard",
-                 "step_interval_ms", "step_soft")
+    __slots__ = ("any", "bolus_hard", "bolus_soft", "conc_hard", "conc_soft", "daily_hard", "daily_soft",
+                 "step_hard", "step_interval_ms", "step_soft", "steps")
     __match_args__ = ("conc_soft", "conc_hard", "daily_soft", "daily_hard", "bolus_soft", "bolus_hard",
                       "step_soft", "step_hard", "step_interval_ms")
 
@@ -96,6 +96,9 @@ class DrugLimits(Record):
         self.step_soft: Final = step_soft
         self.step_hard: Final = step_hard
         self.step_interval_ms: Final = step_interval_ms
+        #: Whether any limit is set, and any on dose increases (so a command skips what cannot apply).
+        self.any: Final = any(getattr(self, name) for name in self.__match_args__)
+        self.steps: Final = bool(step_soft or step_hard or step_interval_ms)
 
 
 #: No limits at all (a drug without a library entry).
@@ -171,11 +174,16 @@ def refusal(violations: list[LimitViolation], confirm: bool) -> Rejection | None
 MAX_INTERVAL_MS: Final = 365 * 86_400_000
 
 
-def check_limits(s: FirmwareState, rx: Prescription, conc_ng_per_ml: int, confirm: bool, step_from_ng: int,
+def check_limits(s: FirmwareState, rx: Prescription, conc_ng_per_ml: int, confirm: bool, before: Prescription,
                  now_ms: int) -> Rejection | None:
-    """Command path: REQ-LIM-001/002. None if the command may go on (its confirmed soft limits logged
-    ``LIMIT_OVERRIDDEN``); else the rejection, the limits that refuse it logged ``LIMIT_HARD`` / ``LIMIT_SOFT``."""
-    violations = limit_violations(s.limits, rx, conc_ng_per_ml, s.ptm, step_from_ng, s.last_step_ms, now_ms)
+    """Command path: REQ-LIM-001/002, for *rx* replacing *before*. None if the command may go on (its confirmed
+    soft limits logged ``LIMIT_OVERRIDDEN``); else the rejection, the limits that refuse it logged
+    ``LIMIT_HARD`` / ``LIMIT_SOFT``."""
+    lim = s.limits
+    if not lim.any:
+        return None
+    step_from = before.daily_dose_ng() if lim.steps and rx is not before else -1
+    violations = limit_violations(lim, rx, conc_ng_per_ml, s.ptm, step_from, s.last_step_ms, now_ms)
     if not violations:
         return None
     rej = refusal(violations, confirm)
@@ -191,7 +199,8 @@ def check_limits(s: FirmwareState, rx: Prescription, conc_ng_per_ml: int, confir
     return rej
 
 
-def note_step(s: FirmwareState, rx: Prescription, step_from_ng: int, now_ms: int) -> None:
-    """After an accepted command: remember when the daily dose was last raised (for the step interval)."""
-    if step_from_ng >= 0 and rx.daily_dose_ng() > step_from_ng:
+def note_step(s: FirmwareState, rx: Prescription, before: Prescription, now_ms: int) -> None:
+    """After an accepted command (*rx* replacing *before*): remember when the daily dose was last raised (for the
+    step interval)."""
+    if s.limits.steps and rx is not before and rx.daily_dose_ng() > before.daily_dose_ng():
         s.last_step_ms = now_ms
