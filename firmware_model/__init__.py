@@ -19,6 +19,8 @@ Rooms (one job each; the controller is a facade over them):
 * ``gate`` -- the delivery gate: which alarms stop delivery.
 * ``delivery`` -- reading the motor, stroke limits, programming the stroke timer and RTC.
 * ``prediction`` -- when the low-reservoir alarm will sound.
+* ``ptm`` -- patient-activated boluses: presses granted or refused (lockout, 24-hour maximum), the bolus.
+* ``druglib`` -- drug-library limits: hard limits refuse, soft ones need the clinician's confirmation.
 * ``prescription``, ``therapy`` -- prescriptions, their check, their rate schedule.
 * ``commands``, ``eventlog``, ``rejection``, ``tones``, ``config``, ``hal``, ``_units`` -- the data.
 * Host side, not part of the C port: ``describe`` (English text for rejections
@@ -31,10 +33,6 @@ Where the coming features plug in (each its own module, no stubs yet):
 * battery states -- a wake-up step reading ``hal.battery``: ERI raises a
   non-critical alarm, end of service a stopping one; a battery-fault minimum
   rate is a rate cap held by the delivery gate.
-* patient bolus (PTM) -- a command in ``dispatch.COMMAND_PATH`` checking
-  lockout and the daily maximum, and a bolus phase in ``boluses``.
-* drug limits (library, soft/hard) -- a check beside ``check_prescription`` in
-  the refill and reprogram handlers, refusing with its own reason and field.
 * telemetry authentication (HMAC + counter, roles) -- a check in
   ``dispatch.handle_commands`` before a command reaches its handler.
 
@@ -61,8 +59,10 @@ from .alarms import ALARM_NAMES as ALARM_NAMES, AlarmId as AlarmId
 from .boluses import BOLUS_NAMES as BOLUS_NAMES, BolusKind as BolusKind
 from .commands import (
     COMMAND_NAMES as COMMAND_NAMES,
+    PATIENT_ROLE_COMMANDS as PATIENT_ROLE_COMMANDS,
     Command as Command,
     CommandKind as CommandKind,
+    PatientBolus as PatientBolus,
     PrimingBolus as PrimingBolus,
     Refill as Refill,
     Reprogram as Reprogram,
@@ -73,6 +73,14 @@ from .controller import (
     FIRMWARE_VERSION as FIRMWARE_VERSION,
     ControllerStatus as ControllerStatus,
     PumpController as PumpController,
+)
+from .druglib import (
+    LIMIT_NAMES as LIMIT_NAMES,
+    NO_LIMITS as NO_LIMITS,
+    DrugLimits as DrugLimits,
+    LimitId as LimitId,
+    LimitViolation as LimitViolation,
+    limit_violations as limit_violations,
 )
 from .eventlog import EVENT_NAMES as EVENT_NAMES, EventCode as EventCode, EventLog as EventLog, LogRecord as LogRecord
 from .hal import (
@@ -90,6 +98,13 @@ from .prescription import (
     Prescription as Prescription,
     PrescriptionMode as PrescriptionMode,
     check_prescription as check_prescription,
+)
+from .ptm import (
+    MAX_PTM_PER_DAY as MAX_PTM_PER_DAY,
+    PTM_RESULT_NAMES as PTM_RESULT_NAMES,
+    PtmResult as PtmResult,
+    PtmSettings as PtmSettings,
+    check_ptm as check_ptm,
 )
 from .rejection import (
     FIELD_NAMES as FIELD_NAMES,

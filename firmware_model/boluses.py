@@ -8,9 +8,9 @@ volume has been pushed out, then switches to the new program. Periodic and
 single boluses are part of the prescription (:class:`~firmware_model.therapy.Therapy`);
 this room only logs when their windows open and close.
 
-The future patient-activated bolus (PTM) is one more phase here: its own
-stroke count and lockout, started from the command path (:mod:`.dispatch`),
-ended by :func:`finish_boluses`.
+The patient-activated bolus (PTM) has its own room, :mod:`.ptm`: a time
+window on top of the therapy, started from the command path and ended by its
+own wake-up step.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ class BolusKind:
     SINGLE: Final = 2
     PRIMING: Final = 3
     BRIDGE: Final = 4
+    PATIENT: Final = 5  # a patient-activated bolus (firmware_model.ptm)
 
 
 #: Lowercase name of each :class:`BolusKind`.

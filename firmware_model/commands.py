@@ -23,10 +23,15 @@ class CommandKind:
     REPROGRAM: Final = 2
     PRIMING_BOLUS: Final = 3
     SET_LOW_RESERVOIR: Final = 4
+    PATIENT_BOLUS: Final = 5
 
 
 #: Lowercase name of each :class:`CommandKind`.
 COMMAND_NAMES: Final = name_table(CommandKind)
+
+#: The commands a patient's device (myPTM, PTC) may send; every other command needs the clinician programmer.
+#: Telemetry authentication (roles) checks a command's kind against this set.
+PATIENT_ROLE_COMMANDS: Final = (CommandKind.PATIENT_BOLUS,)
 
 
 class Refill(Record):
@@ -39,30 +44,35 @@ class Refill(Record):
     program until the dead volume (pump tubing and catheter, still holding the
     old drug) has been pushed out, so the dose rate at the catheter tip stays
     continuous; *rx*, if given, takes effect with the new concentration.
+    *confirm*: the clinician confirmed the drug library's soft limits this
+    refill exceeds (without it, a soft limit refuses the command).
     """
 
     kind: ClassVar[int] = CommandKind.REFILL
-    __slots__ = ("bridge", "conc_ng_per_ml", "reservoir_nl", "rx")
-    __match_args__ = ("reservoir_nl", "conc_ng_per_ml", "bridge", "rx")
+    __slots__ = ("bridge", "conc_ng_per_ml", "confirm", "reservoir_nl", "rx")
+    __match_args__ = ("reservoir_nl", "conc_ng_per_ml", "bridge", "rx", "confirm")
 
     def __init__(
-        self, reservoir_nl: int, conc_ng_per_ml: int, bridge: bool = False, rx: Prescription | None = None
+        self, reservoir_nl: int, conc_ng_per_ml: int, bridge: bool = False, rx: Prescription | None = None,
+        confirm: bool = False,
     ) -> None:
         self.reservoir_nl: Final = reservoir_nl
         self.conc_ng_per_ml: Final = conc_ng_per_ml
         self.bridge: Final = bridge
         self.rx: Final = rx
+        self.confirm: Final = confirm
 
 
 class Reprogram(Record):
-    """Replace the prescription (the concentration is unchanged)."""
+    """Replace the prescription (the concentration is unchanged); *confirm* as for :class:`Refill`."""
 
     kind: ClassVar[int] = CommandKind.REPROGRAM
-    __slots__ = ("rx",)
-    __match_args__ = ("rx",)
+    __slots__ = ("confirm", "rx")
+    __match_args__ = ("rx", "confirm")
 
-    def __init__(self, rx: Prescription) -> None:
+    def __init__(self, rx: Prescription, confirm: bool = False) -> None:
         self.rx: Final = rx
+        self.confirm: Final = confirm
 
 
 class PrimingBolus(Record):
@@ -83,4 +93,12 @@ class SetLowReservoirThreshold(Record):
         self.threshold_nl: Final = threshold_nl
 
 
-Command = Refill | Reprogram | PrimingBolus | SetLowReservoirThreshold
+class PatientBolus(Record):
+    """The patient pressed for a bolus (a patient-role command: myPTM, PTC). Granted or refused by the firmware's
+    patient-bolus settings (:class:`~firmware_model.ptm.PtmSettings`)."""
+
+    kind: ClassVar[int] = CommandKind.PATIENT_BOLUS
+    __slots__ = ()
+
+
+Command = Refill | Reprogram | PrimingBolus | SetLowReservoirThreshold | PatientBolus

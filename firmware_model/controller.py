@@ -31,11 +31,13 @@ from .boluses import finish_boluses, log_bolus_window
 from .config import PumpConfig
 from .delivery import read_motor, schedule
 from .dispatch import handle_commands
+from .druglib import NO_LIMITS, DrugLimits, limit_violations, refusal
 from .eventlog import EventCode, EventLog
 from .gate import gate_delivery
 from .hal import Hal, MotorProgram
 from .prediction import update_prediction
 from .prescription import Prescription, check_prescription
+from .ptm import PtmSettings, check_ptm, end_patient_bolus
 from .rejection import FieldId, RejectedError, Rejection, RejectReason
 from .state import NO_PREDICTION, FirmwareState
 from .therapy import Therapy
@@ -50,6 +52,7 @@ WAKE_STEPS: Final[tuple[Callable[[FirmwareState, int], None], ...]] = (
     finish_boluses,
     update_alarms,
     gate_delivery,
+    end_patient_bolus,
     sound_tones,
     log_bolus_window,
     update_prediction,
@@ -127,10 +130,14 @@ class PumpController:
     Construct it with the HAL, the fixed configuration and the state at
     implant (prescription, concentration, reservoir volume), then call
     :meth:`boot` once and :meth:`on_wake` whenever the RTC alarm fires or a
-    telemetry message arrives. Raises :class:`~firmware_model.RejectedError`
+    telemetry message arrives. *limits* is the drug's library entry (none by
+    default), *ptm* the patient bolus program (none by default), *confirm*
+    the clinician's confirmation of the soft limits the implant's
+    prescription exceeds. Raises :class:`~firmware_model.RejectedError`
     (a ValueError carrying the :class:`~firmware_model.Rejection`) at
-    construction if the prescription is not deliverable or the fill exceeds
-    the reservoir.
+    construction if the prescription is not deliverable (with the patient
+    bolus on top), the fill exceeds the reservoir, or a drug-library limit
+    refuses the prescription (REQ-LIM-001/002).
     """
 
     def __init__(
@@ -140,15 +147,27 @@ class PumpController:
         rx: Prescription,
         conc_ng_per_ml: int,
         reservoir_nl: int,
+        *,
+        limits: DrugLimits = NO_LIMITS,
+        ptm: PtmSettings | None = None,
+        confirm: bool = False,
     ) -> None:
         rej = check_prescription(rx, conc_ng_per_ml, cfg)
         if rej is None and not 0 <= reservoir_nl <= cfg.reservoir_capacity_nl:
             rej = Rejection(RejectReason.VOLUME_ABOVE_CAPACITY if reservoir_nl > 0 else RejectReason.BAD_VALUE,
                             FieldId.RESERVOIR, reservoir_nl, 0, cfg.reservoir_capacity_nl)
+        if rej is None:
+            rej = check_ptm(ptm, rx, conc_ng_per_ml, cfg)
+        # The implant's prescription is a starting dose, not a step (no step limits).
+        overrides = limit_violations(limits, rx, conc_ng_per_ml, ptm, -1, -1, 0)
+        if rej is None:
+            rej = refusal(overrides, confirm)
         if rej is not None:
             raise RejectedError(rej)
         # The therapy's start is set again at boot.
-        self._s = FirmwareState(hal, cfg, Therapy(rx, conc_ng_per_ml, 0, cfg.min_rate_pl_per_day), reservoir_nl)
+        self._s = FirmwareState(hal, cfg, Therapy(rx, conc_ng_per_ml, 0, cfg.min_rate_pl_per_day), reservoir_nl,
+                                limits, ptm)
+        self._overrides = overrides  # the confirmed soft limits, logged at boot
 
     # ------------------------------------------------------------ running
 
@@ -161,6 +180,8 @@ class PumpController:
         s.therapy = Therapy(th.rx, th.conc_ng_per_ml, now_ms, s.cfg.min_rate_pl_per_day)
         s.booted = True
         s.log.append(now_ms, EventCode.BOOT, FIRMWARE_VERSION, 0)
+        for v in self._overrides:
+            s.log.append(now_ms, EventCode.LIMIT_OVERRIDDEN, v.limit, v.value)
         s.log.append(now_ms, EventCode.REPROGRAM, th.rx.mode, th.rx.daily_dose_ng())
         s.replan = True
         return self._run(now_ms)

@@ -6,8 +6,8 @@ the motor up to the next decision and sets the RTC wake-up. In between, the
 hardware stroke timer delivers the strokes it was programmed with, so a day
 of therapy costs a handful of wake-ups, not one per stroke.
 
-The controller wakes for things it must act on: a tone, a bolus edge it logs,
-the stroke at which the estimate reaches an alarm threshold or a bridge or
+The controller wakes for things it must act on: a tone, a bolus edge it logs
+(a patient bolus's end too), the stroke at which the estimate reaches an alarm threshold or a bridge or
 priming bolus ends, and the daily housekeeping bound (``max_sleep_ms``).
 Rate changes in between, such as flex-dosing steps, go into the stroke
 timer's rate table instead of costing a wake-up each.
@@ -106,11 +106,35 @@ def _rate_plan(s: FirmwareState, now_ms: int, t_wake: int) -> tuple[int, tuple[t
     if s.prime_left:
         rate = s.cfg.max_rate_pl_per_day
         return rate, (), t_wake, rate * (t_wake - now_ms)
+    extra = 0
+    if now_ms < s.ptm_end_ms:
+        # A patient bolus runs on top of the therapy until its end, where the controller wakes to log it
+        # (REQ-PTM-003; check_ptm keeps the sum within the maximum rate).
+        extra = s.ptm_rate
+        t_wake = min(t_wake, s.ptm_end_ms)
     th = s.therapy
+    cap = s.cfg.max_rate_pl_per_day
     if th.rx.mode in LOGGED_EDGE_MODES:
         # Bolus edges are logged, so the controller wakes for each: one rate until then.
         rate, t_change = th.rate_at(now_ms)
         t_wake = min(t_wake, t_change)
+        if extra:
+            rate = min(rate + extra, cap)
         return rate, (), t_wake, rate * (t_wake - now_ms)
     rate, rows, gain = th.rate_rows(now_ms, t_wake)
+    if extra:
+        # Never above the maximum rate (check_ptm keeps the sum within it, except when a bridge bolus ends during
+        # a patient bolus computed at the old concentration: then the bolus gives way).
+        rate = min(rate + extra, cap)
+        rows = [(t, min(r + extra, cap)) for t, r in rows]
+        gain = _credit(now_ms, t_wake, rate, rows)
     return rate, tuple(rows), t_wake, gain
+
+
+def _credit(t0_ms: int, t1_ms: int, rate: int, rows: list[tuple[int, int]]) -> int:
+    """Credit a rate table accrues over [t0, t1): *rate* from t0, each row's rate from its time (<= 8.64e18)."""
+    credit, t, r = 0, t0_ms, rate
+    for t_row, r_row in rows:
+        credit += r * (t_row - t)
+        t, r = t_row, r_row
+    return credit + r * (t1_ms - t)

@@ -17,8 +17,10 @@ from ._units import PL_PER_ML, RATE_CEILING_PL_PER_DAY
 from .alarms import ALARM_NAMES
 from .boluses import BOLUS_NAMES
 from .commands import COMMAND_NAMES
+from .druglib import LIMIT_NAMES
 from .eventlog import EVENT_NAMES, EventCode, LogRecord
 from .prescription import MODE_NAMES
+from .ptm import PTM_RESULT_NAMES
 from .rejection import FIELD_NAMES, REJECT_NAMES, FieldId, Rejection, RejectReason
 from .tones import PRIORITY_NAMES
 
@@ -32,6 +34,19 @@ FIELD_UNITS: dict[int, str] = {
     FieldId.LOW_RESERVOIR_ALARM: "nL",
     FieldId.PRIMING_BOLUS: "nL",
     FieldId.COMMAND: "",
+    FieldId.DAILY_DOSE: "ng/day",
+    FieldId.BOLUS_DOSE: "ng",
+    FieldId.DOSE_STEP: "ng/day",
+    FieldId.STEP_INTERVAL: "ms",
+    FieldId.PATIENT_BOLUS: "pL/day",
+}
+
+#: How a drug-library limit reads in a sentence, per field.
+_LIMIT_WORDS: dict[int, str] = {
+    FieldId.CONCENTRATION: "concentration",
+    FieldId.DAILY_DOSE: "daily dose",
+    FieldId.BOLUS_DOSE: "bolus",
+    FieldId.DOSE_STEP: "dose increase",
 }
 
 
@@ -46,6 +61,21 @@ def rejection_message(rej: Rejection) -> str:
     """What is wrong with the field: the value, the accepted limit or range, and the unit."""
     f, v, lo, hi = rej.field, rej.value, rej.lo, rej.hi
     low = rej.reason == RejectReason.RATE_TOO_LOW
+    if rej.reason in (RejectReason.HARD_LIMIT, RejectReason.SOFT_LIMIT):
+        kind = "hard" if rej.reason == RejectReason.HARD_LIMIT else "soft"
+        after = "" if kind == "hard" else " (confirm to override)"
+        unit = FIELD_UNITS.get(f, "")
+        if f == FieldId.STEP_INTERVAL:
+            return (f"dose raised again after {v / 3_600_000:g} h, sooner than the drug library's {kind} limit of "
+                    f"{lo / 3_600_000:g} h between increases{after}")
+        per = unit.removeprefix("ng")  # "/mL", "/day" or ""
+        return (f"{_LIMIT_WORDS.get(f, FIELD_NAMES.get(f, 'value'))} {_mass(v, hi, per)} is above the drug "
+                f"library's {kind} limit {_mass(hi, hi, per)}{after}")
+    if f == FieldId.PATIENT_BOLUS and rej.reason == RejectReason.RATE_TOO_HIGH:
+        return (f"patient bolus on the prescription's highest rate {_needs(v)}, above the pump's maximum rate "
+                f"{_ml_day(hi)} mL/day: lengthen the patient bolus duration or lower its dose")
+    if f == FieldId.PATIENT_BOLUS:
+        return "no patient bolus is programmed"
     if f in (FieldId.DOSE, FieldId.STEP_DOSE, FieldId.BOLUS) and (low or rej.reason == RejectReason.RATE_TOO_HIGH):
         what = hint = ""
         if f == FieldId.BOLUS and low:
@@ -91,11 +121,22 @@ def describe_record(rec: LogRecord) -> str:
         body = f"{COMMAND_NAMES.get(b, b)}: {REJECT_NAMES.get(a, a)}"
     elif code == EventCode.ALARM_THRESHOLD_SET:
         body = f"{a} nL"
+    elif code == EventCode.PATIENT_BOLUS:
+        body = f"{PTM_RESULT_NAMES.get(a, a)}" + (f", {b} ng" if b else "")
+    elif code in (EventCode.LIMIT_HARD, EventCode.LIMIT_SOFT, EventCode.LIMIT_OVERRIDDEN):
+        body = f"{LIMIT_NAMES.get(a, a)} {b}"
     elif code == EventCode.BOOT:
         body = f"firmware version {a}"
     else:
         body = f"a={a} b={b}"
     return f"{head}: {body}"
+
+
+def _mass(ng: int, scale_ng: int, per: str) -> str:
+    """*ng* (a mass, or a mass per mL or per day) in mcg if *scale_ng* is below a mg, else in mg."""
+    if scale_ng < 1_000_000:
+        return f"{ng / 1_000:g} mcg{per}"
+    return f"{ng / 1_000_000:g} mg{per}"
 
 
 def _needs(rate_pl_per_day: int) -> str:

@@ -7,13 +7,18 @@ returns a :class:`~firmware_model.rejection.Rejection`, in which case
 ``COMMAND_REJECTED`` is logged (reason, command kind) and nothing changes.
 An accepted command sets ``replan`` so the low-reservoir prediction is redone.
 
+The checks of a refill or a reprogram, in order: capacity, deliverability
+(:func:`~firmware_model.prescription.check_prescription`), the patient
+bolus on top (:func:`~firmware_model.ptm.check_ptm`), then the drug library
+(:func:`~firmware_model.druglib.check_limits`, REQ-LIM-001/002); only then
+does anything change (REQ-LIM-003). A patient's press is the row
+``PATIENT_BOLUS`` (:func:`~firmware_model.ptm.press`): it is always handled,
+granted or refused, and changes the schedule only when granted.
+
 Where the safety issues plug in: telemetry authentication (HMAC, counter,
 roles) is a check in :func:`handle_commands` before dispatch, refusing with
-its own reason; the patient bolus (PTM) is one more row of
-:data:`COMMAND_PATH` whose handler checks lockout and daily maximum and
-starts a bolus phase (:mod:`.boluses`); drug-library limits (soft / hard) are
-a check next to :func:`~firmware_model.prescription.check_prescription` in
-the refill and reprogram handlers.
+its own reason (a patient's device may send only
+:data:`~firmware_model.commands.PATIENT_ROLE_COMMANDS`).
 """
 
 from __future__ import annotations
@@ -23,9 +28,19 @@ from typing import Any, Final
 
 from ._units import PL_PER_NL
 from .boluses import cancel_bridge, start_bridge, start_priming
-from .commands import COMMAND_NAMES, CommandKind, PrimingBolus, Refill, Reprogram, SetLowReservoirThreshold
+from .commands import (
+    COMMAND_NAMES,
+    CommandKind,
+    PatientBolus,
+    PrimingBolus,
+    Refill,
+    Reprogram,
+    SetLowReservoirThreshold,
+)
+from .druglib import check_limits, note_step
 from .eventlog import EventCode
 from .prescription import Prescription, check_prescription
+from .ptm import check_ptm, press
 from .rejection import FieldId, Rejection, RejectReason
 from .state import FirmwareState
 from .therapy import Therapy
@@ -52,7 +67,7 @@ def handle_command(s: FirmwareState, cmd: object, now_ms: int) -> None:
         rej = entry[1](s, cmd, now_ms)
     if rej is not None:
         s.log.append(now_ms, EventCode.COMMAND_REJECTED, rej.reason, kind)
-    else:
+    elif kind != CommandKind.PATIENT_BOLUS:  # a press re-plans itself, when granted
         s.replan = True
 
 
@@ -71,8 +86,13 @@ def _refill(s: FirmwareState, cmd: Refill, now_ms: int) -> Rejection | None:
     rx, conc = _target(s)
     new_rx = cmd.rx if cmd.rx is not None else rx
     rej = check_prescription(new_rx, cmd.conc_ng_per_ml, cfg)
+    if rej is None:
+        rej = check_ptm(s.ptm, new_rx, cmd.conc_ng_per_ml, cfg)
+    if rej is None:
+        rej = check_limits(s, new_rx, cmd.conc_ng_per_ml, cmd.confirm, rx, now_ms)
     if rej is not None:
-        return rej
+        return rej  # REQ-LIM-003: nothing has changed
+    note_step(s, new_rx, rx, now_ms)
     s.est_base_pl = cmd.reservoir_nl * PL_PER_NL
     s.count_base = s.hal.motor.stroke_count()
     s.log.append(now_ms, EventCode.REFILL, cmd.reservoir_nl, cmd.conc_ng_per_ml)
@@ -96,18 +116,25 @@ def _refill(s: FirmwareState, cmd: Refill, now_ms: int) -> Rejection | None:
 
 def _reprogram(s: FirmwareState, cmd: Reprogram, now_ms: int) -> Rejection | None:
     rx = cmd.rx
-    _, conc = _target(s)
-    rej = check_prescription(rx, conc, s.cfg)
-    if rej is not None:
-        return rej
+    old_rx, conc = _target(s)
     th = s.therapy
+    rej = check_prescription(rx, conc, s.cfg)
+    if rej is None:
+        rej = check_ptm(s.ptm, rx, conc, s.cfg)
+    if rej is None and s.bridge_to is not None:
+        # REQ-RX-009: during a bridge the new prescription first runs at the old concentration.
+        rej = check_prescription(rx, th.conc_ng_per_ml, s.cfg)
+        if rej is None:
+            rej = check_ptm(s.ptm, rx, th.conc_ng_per_ml, s.cfg)
+    if rej is None:
+        rej = check_limits(s, rx, conc, cmd.confirm, old_rx, now_ms)
+    if rej is not None:
+        return rej  # REQ-LIM-003: nothing has changed
+    note_step(s, rx, old_rx, now_ms)
     if s.bridge_to is not None:
         # REQ-RX-009: a reprogram takes effect now, also during a bridge: the
         # new prescription runs at the old concentration until the old drug
         # is through, then at the new one.
-        rej = check_prescription(rx, th.conc_ng_per_ml, s.cfg)
-        if rej is not None:
-            return rej
         s.bridge_to = (rx, conc)
         s.therapy = Therapy(rx, th.conc_ng_per_ml, now_ms, s.cfg.min_rate_pl_per_day)
     else:
@@ -145,4 +172,5 @@ COMMAND_PATH: Final[dict[int, tuple[type, Handler]]] = {
     CommandKind.REPROGRAM: (Reprogram, _reprogram),
     CommandKind.PRIMING_BOLUS: (PrimingBolus, _priming),
     CommandKind.SET_LOW_RESERVOIR: (SetLowReservoirThreshold, _set_threshold),
+    CommandKind.PATIENT_BOLUS: (PatientBolus, press),
 }

@@ -32,6 +32,10 @@ class EventCode:
     COMMAND_REJECTED: Final = 10  # a = RejectReason, b = command kind (CommandKind)
     ALARM_THRESHOLD_SET: Final = 11  # a = threshold (nL), b = 0
     DELIVERY_STOPPED: Final = 12  # a = AlarmId that stopped delivery, b = 0
+    PATIENT_BOLUS: Final = 13  # a = PtmResult of a press, b = bolus dose (ng) if granted, else 0
+    LIMIT_HARD: Final = 14  # a = LimitId a refused command exceeds (hard), b = its value in the limit's unit
+    LIMIT_SOFT: Final = 15  # a = LimitId a refused command exceeds (soft, not confirmed), b = the value
+    LIMIT_OVERRIDDEN: Final = 16  # a = LimitId of a soft limit the clinician confirmed, b = the value
 
 
 #: Lowercase name of each :class:`EventCode`.

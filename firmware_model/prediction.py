@@ -57,12 +57,14 @@ def predict_low_alarm(s: FirmwareState, now_ms: int) -> int:
         if strokes == 0:
             return t
     th = s.therapy
+    # A patient bolus running adds its rate until its end, whichever program runs (REQ-PTM-003).
+    ptm = (s.ptm_end_ms, s.ptm_rate, cfg.max_rate_pl_per_day) if now_ms < s.ptm_end_ms else _NO_PTM
     if s.bridge_to is not None:
         bridge = s.bridge_left - s.prime_left
         t_switch = t
         if bridge > 0:
             b = min(bridge, strokes)
-            t, credit = _walk(th, t, b * cost - credit)
+            t, credit = _walk(th, t, b * cost - credit, ptm)
             if t == NO_PREDICTION:
                 return NO_PREDICTION
             strokes -= b
@@ -75,11 +77,17 @@ def predict_low_alarm(s: FirmwareState, now_ms: int) -> int:
         rx, conc = s.bridge_to
         # As FirmwareState.switch_therapy: the same prescription continues its program.
         th = Therapy(rx, conc, th.start_ms if rx == th.rx else t_switch, cfg.min_rate_pl_per_day)
-    return _walk(th, t, strokes * cost - credit)[0]
+    return _walk(th, t, strokes * cost - credit, ptm)[0]
 
 
-def _walk_segments(th: Therapy, t: int, need: int, t_stop: int) -> tuple[int, int, int]:
-    """Accrue credit along *th* from *t* until *need* is met or *t_stop* is reached.
+#: No patient bolus running: (end, rate, cap).
+_NO_PTM = (0, 0, 0)
+
+
+def _walk_segments(th: Therapy, t: int, need: int, t_stop: int, extra: int = 0,
+                   cap: int = 0) -> tuple[int, int, int]:
+    """Accrue credit along *th* (plus *extra* pL/day, at most *cap* in all) from *t* until *need* is met or
+    *t_stop* is reached (the delivery plan's arithmetic).
 
     Returns (t, need left, leftover credit). When met (need left == 0), *t* is
     the first millisecond at which the accrued credit reaches *need*;
@@ -87,6 +95,8 @@ def _walk_segments(th: Therapy, t: int, need: int, t_stop: int) -> tuple[int, in
     """
     while t < t_stop:
         rate, nxt = th.rate_at(t)
+        if extra:
+            rate = min(rate + extra, cap)
         nxt = min(nxt, t_stop)
         if rate > 0:
             dt = ceil_div(need, rate)  # time this rate takes to meet the need
@@ -97,10 +107,18 @@ def _walk_segments(th: Therapy, t: int, need: int, t_stop: int) -> tuple[int, in
     return t, need, 0
 
 
-def _walk(th: Therapy, t: int, need: int) -> tuple[int, int]:
-    """(time, leftover credit) when *need* credit has accrued along *th*; (NO_PREDICTION, 0) if never."""
+def _walk(th: Therapy, t: int, need: int, ptm: tuple[int, int, int] = _NO_PTM) -> tuple[int, int]:
+    """(time, leftover credit) when *need* credit has accrued along *th*; (NO_PREDICTION, 0) if never.
+
+    *ptm* = (end, rate, cap): a patient bolus adds *rate* until *end*, the sum at most *cap*.
+    """
     if need <= 0:
         return t, -need
+    ptm_end, ptm_rate, cap = ptm
+    if t < ptm_end:
+        t, need, left = _walk_segments(th, t, need, ptm_end, ptm_rate, cap)
+        if need == 0:
+            return t, left
     rx = th.rx
     if rx.mode == PrescriptionMode.SINGLE_BOLUS:
         end = th.start_ms + rx.bolus_duration_ms

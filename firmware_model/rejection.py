@@ -22,6 +22,8 @@ class RejectReason:
     VOLUME_ABOVE_CAPACITY: Final = 3
     BAD_CONCENTRATION: Final = 4
     BAD_VALUE: Final = 5
+    HARD_LIMIT: Final = 6  # a drug-library hard limit: refused, whatever the clinician confirms
+    SOFT_LIMIT: Final = 7  # a drug-library soft limit, not confirmed
 
 
 #: Lowercase name of each :class:`RejectReason`.
@@ -39,6 +41,11 @@ class FieldId:
     LOW_RESERVOIR_ALARM: Final = 6  # low-reservoir threshold, nL
     PRIMING_BOLUS: Final = 7  # reservoir estimate, nL; it must be above `lo` (the empty floor)
     COMMAND: Final = 8  # the command's kind (CommandKind), 0 if it has none
+    DAILY_DOSE: Final = 9  # the prescription's nominal daily dose (with the patient boluses allowed), ng/day
+    BOLUS_DOSE: Final = 10  # a bolus dose (prescribed or patient), ng
+    DOSE_STEP: Final = 11  # the daily dose's increase over the prescription in force, ng/day
+    STEP_INTERVAL: Final = 12  # time since the last dose increase, ms (the limit is a minimum: `lo`)
+    PATIENT_BOLUS: Final = 13  # a patient bolus's top rate on the prescription's (as BOLUS), pL/day
 
 
 #: Lowercase name of each :class:`FieldId`.

@@ -9,12 +9,18 @@ pipeline in :mod:`.controller`.
 
 from __future__ import annotations
 
-from ._units import PL_PER_NL
+from typing import TYPE_CHECKING
+
+from ._units import MS_PER_DAY, PL_PER_NL
 from .config import PumpConfig
 from .eventlog import EventLog
 from .hal import Hal, MotorProgram
 from .prescription import Prescription
 from .therapy import Therapy
+
+if TYPE_CHECKING:  # the rooms that define them import this module
+    from .druglib import DrugLimits
+    from .ptm import PtmSettings
 
 #: ``FirmwareState.predicted_low_ms`` when there is nothing to predict.
 NO_PREDICTION = -1
@@ -39,6 +45,8 @@ class FirmwareState:
         "floor_pl",
         "hal",
         "last_count",
+        "last_step_ms",
+        "limits",
         "log",
         "low_nl",
         "low_pl",
@@ -47,6 +55,12 @@ class FirmwareState:
         "prime_left",
         "priming_open",
         "program",
+        "ptm",
+        "ptm_end_ms",
+        "ptm_grants",
+        "ptm_next",
+        "ptm_rate",
+        "ptm_volume_nl",
         "replan",
         "stop_mask",
         "stroke_cost",
@@ -55,7 +69,8 @@ class FirmwareState:
         "window_kind",
     )
 
-    def __init__(self, hal: Hal, cfg: PumpConfig, therapy: Therapy, reservoir_nl: int) -> None:
+    def __init__(self, hal: Hal, cfg: PumpConfig, therapy: Therapy, reservoir_nl: int, limits: DrugLimits,
+                 ptm: PtmSettings | None) -> None:
         self.hal = hal
         self.cfg = cfg
         #: Stroke-timer credit one stroke costs (stroke volume pL x ms per day).
@@ -102,6 +117,25 @@ class FirmwareState:
         self.credit = 0
         #: When the low-reservoir alarm will be raised if nothing changes, ms, or NO_PREDICTION.
         self.predicted_low_ms = NO_PREDICTION
+
+        # -- drug library (druglib)
+        #: The drug's library entry.
+        self.limits = limits
+        #: When the daily dose was last raised, ms (-1: never).
+        self.last_step_ms = -1
+
+        # -- patient boluses (ptm)
+        #: The patient bolus program (None: the patient has none).
+        self.ptm = ptm
+        #: Start times of the last max_per_day granted boluses, a ring (C: a fixed array); "a day before t = 0"
+        #: when unused, so they count for neither lockout nor the 24-hour maximum.
+        self.ptm_grants = [-MS_PER_DAY] * (ptm.max_per_day if ptm is not None else 1)
+        #: The ring slot the next grant goes to (the oldest grant).
+        self.ptm_next = 0
+        #: The running patient bolus: its end (it adds its rate before it), rate (pL/day) and volume (nL, -1: none).
+        self.ptm_end_ms = 0
+        self.ptm_rate = 0
+        self.ptm_volume_nl = -1
 
     def estimate_pl(self) -> int:
         """The reservoir estimate at the last stroke count read, pL (<= 10^11 in magnitude, plus a stroke)."""

@@ -35,7 +35,7 @@ from .client import ProtocolMismatch
 from .clock import BEHIND_MS
 from .emulators import WATCHDOG_S, BenchEmulator, DutEmulator
 from .endpoint import Dispatcher
-from .firmware_side import FirmwareSession, RunOutcome
+from .firmware_side import FirmwareSession, RunOutcome, unsupported
 from .link import RECONNECT_S, RETRIES, TIMEOUT_S, Link, LinkTimeout
 from .ports import PortError
 from .serve import IDLE_S, PlantSession
@@ -155,6 +155,9 @@ COMMAND = Command("hil", "hardware-in-the-loop: run against a bench, serve a dev
 
 def _scenario(args: argparse.Namespace) -> Scenario:
     sc = load(args.scenario)
+    why = unsupported(sc)
+    if why is not None:
+        raise UserError(f"{args.scenario}: pumpsim hil cannot run {why}; 'pumpsim run' simulates it")
     if args.days is not None:
         if not 0 < args.days <= MAX_DAYS:
             raise UserError(f"--days {args.days:g}: expected a number of days above 0 and at most {MAX_DAYS}")

@@ -39,6 +39,7 @@ from firmware_model import (
     MODE_NAMES,
     PrescriptionMode,
     PrimingBolus,
+    PumpController,
     Refill,
     Reprogram,
     SetLowReservoirThreshold,
@@ -122,7 +123,7 @@ def telemetry_command(a: Args) -> object:
         return v
 
     if cmd == "refill":
-        return Refill(need("RESERVOIR_NL"), need("CONC_NG_PER_ML"), bridge=a.flag("BRIDGE"))
+        return Refill(need("RESERVOIR_NL"), need("CONC_NG_PER_ML"), bridge=a.flag("BRIDGE"), confirm=a.flag("CONFIRM"))
     if cmd == "threshold":
         return SetLowReservoirThreshold(need("THRESHOLD_NL"))
     if cmd == "priming":
@@ -139,8 +140,27 @@ def telemetry_command(a: Args) -> object:
                               a.maybe_integer("BOLUS_START_MS") or 0)
         except ValueError as e:
             raise arg_error(str(e)) from None
-        return Reprogram(rx)
+        return Reprogram(rx, confirm=a.flag("CONFIRM"))
     raise arg_error(f"CMD={cmd}: expected refill, reprogram, threshold or priming")
+
+
+def unsupported(scenario: Scenario) -> str | None:
+    """What in *scenario* protocol v1 cannot carry, or None if a HIL session can run it.
+
+    Version 1 serves the programmable peristaltic pump (SynchroMed-like benches): a pump
+    without firmware has nothing to run on the host, and a valve-gated mechanism, an
+    environment change or a patient-bolus press have no verbs yet.
+    """
+    pump = scenario.pump
+    if not pump.has_firmware:
+        return f"a {pump.mechanism.replace('_', '-')} pump (it has no firmware to run over a link)"
+    if pump.mechanism != "peristaltic":
+        return f"a {pump.mechanism.replace('_', '-')} pump (protocol v1 serves peristaltic pumps)"
+    if scenario.environment:
+        return "environment changes (protocol v1 has no verb for them)"
+    if scenario.ptm is not None and scenario.ptm.presses_ms:
+        return "patient-bolus presses (protocol v1 has no verb for them)"
+    return None
 
 
 class HilSimulation(Simulation):
@@ -155,12 +175,18 @@ class HilSimulation(Simulation):
         super().__init__(scenario, seed=seed, sink=sink, duration_ms=duration_ms, trace=trace, plant=plant,
                          hal=link_hal(client, plant), env=pacer.env if pacer is not None else virtual_env())
 
+    @property
+    def fw(self) -> PumpController:
+        """The controller (a HIL session always has one: :func:`unsupported` refuses pumps without)."""
+        assert self.firmware is not None, "HIL sessions run programmable pumps only"
+        return self.firmware
+
     def _after_wake(self, now: int) -> None:
         first = self._log_seq
         super()._after_wake(now)
         self.endpoint.now_ms = now
         if self.relay:
-            fw = self.firmware
+            fw = self.fw
             records, lost = fw.log.since(first)
             self.client.log(records, lost)
             est_base, count_base = fw.estimate_basis()
@@ -168,7 +194,7 @@ class HilSimulation(Simulation):
 
     def _visit(self, v: Visit, now: int) -> None:
         index = self._next_visit
-        estimate = self.firmware.reservoir_estimate_nl(self.plant.strokes)
+        estimate = self.fw.reservoir_estimate_nl(self.plant.strokes)
         super()._visit(v, now)
         if self.relay:
             if v.refill_nl is None:
@@ -330,7 +356,7 @@ class FirmwareSession:
                 self.link.call(verb, retries=1)
 
     def _end(self, sim: HilSimulation, complete: bool) -> None:
-        fw = sim.firmware
+        fw = sim.fw
         with contextlib.suppress(LinkError):
             self.client.end(sim.plant.now_ms, complete, fw.reservoir_estimate_nl(sim.plant.strokes),
                             sim.tally.prescribed, retries=None if complete else 1)

@@ -23,10 +23,15 @@ import numpy as np
 
 from firmware_model import MotorProgram, TonePattern
 from pumpsim.engine.hal import EngineInbox
-from pumpsim.plant import PlantColumns, PlantState, RefillOutcome, StrokeTimer
+from pumpsim.plant import NOMINAL, Environment, PlantColumns, PlantState, RefillOutcome, Response, StrokeTimer
+from pumpsim.plant.principle import NOTHING
 
 from .client import BenchClient
 from .link import LinkError
+
+
+class LinkUnsupported(RuntimeError):
+    """The scenario asked for something protocol v1 cannot carry (checked before a session starts)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +108,21 @@ class RemotePlant:
             return self.last_state
         self.last_state = s
         return s
+
+    # Protocol v1 serves programmable peristaltic pumps in a nominal environment (see
+    # :func:`hil.firmware_side.unsupported`): the environment never changes over a link.
+
+    @property
+    def environment(self) -> Environment:
+        return NOMINAL
+
+    def set_environment(self, env: Environment) -> Response:
+        if env != NOMINAL:
+            raise LinkUnsupported("an environment change (protocol v1 has no verb for it)")
+        return NOTHING
+
+    def reset_mechanism(self) -> Response:
+        raise LinkUnsupported("a mechanism reset (protocol v1 serves peristaltic pumps only)")
 
     def trace_values(self, k: np.ndarray, epoch: np.ndarray) -> PlantColumns:
         try:

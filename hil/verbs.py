@@ -308,6 +308,8 @@ VERB_LIST: Final[tuple[Verb, ...]] = (
           Arg("RESERVOIR_NL", Kind.INT, "nL", "refill: volume now in the reservoir.", False, lo=0),
           Arg("CONC_NG_PER_ML", Kind.INT, "ng/mL", "refill: new concentration.", False, lo=0),
           Arg("BRIDGE", Kind.FLAG, "", "refill: bridge bolus on a concentration change.", False),
+          Arg("CONFIRM", Kind.FLAG, "", "refill, reprogram: the clinician confirms the drug library's soft limits "
+              "(without it a soft-limit violation is refused).", False),
           Arg("THRESHOLD_NL", Kind.INT, "nL", "threshold: low-reservoir alarm threshold.", False, lo=0),
           Arg("MODE", Kind.WORD, "", "reprogram: `continuous`, `periodic_bolus`, `single_bolus` or `stopped`.",
               False),

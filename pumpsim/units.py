@@ -1,7 +1,8 @@
 """The simulator's unit constants, said once for all of pumpsim.
 
 Every quantity inside pumpsim is an integer or float in one of these units:
-time in ms, volume in nL (pL where strokes need it), drug mass in ng. Names
+time in ms, volume in nL (pL where strokes need it), drug mass in ng,
+pressure in kPa, temperature in °C. Names
 carry the unit (``t_ms``, ``volume_nl``, ``mass_ng``).
 
 The firmware (``firmware_model._units``) keeps its own copy of the same
@@ -27,3 +28,7 @@ PL_PER_ML: Final = PL_PER_NL * NL_PER_ML
 
 NG_PER_MCG: Final = 1_000
 NG_PER_MG: Final = 1_000_000
+
+#: Pressure: kPa per standard atmosphere and per mmHg (absolute pressures are in kPa).
+KPA_PER_ATM: Final = 101.325
+KPA_PER_MMHG: Final = 0.133322

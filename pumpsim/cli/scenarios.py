@@ -9,6 +9,7 @@ from firmware_model import MODE_NAMES
 
 from ..scenario import builtin_names, builtin_text
 from ..scenario.builtin import builtin_summary
+from ..scenario.profiles import describe_margin
 from ..scenario.sizing import OUTPUT_LIMIT_BYTES, estimate_output, format_bytes
 from ..units import MS_PER_DAY, NG_PER_MCG
 from .app import Command, UserError
@@ -44,6 +45,7 @@ def validate(args: argparse.Namespace) -> int:
     print(f"{args.file}: OK  scenario {sc.name!r}, {sc.duration_ms / MS_PER_DAY:g} days, "
           f"{sc.drug.name} {sc.drug.conc_ng_per_ml / NG_PER_MCG:g} mcg/mL, {MODE_NAMES[sc.prescription.mode]}, "
           f"{len(sc.visits)} visits")
+    print(describe_margin(sc))
     est = estimate_output(sc)
     print(f"a run writes {est.describe()}"
           + ("" if est.bytes <= OUTPUT_LIMIT_BYTES else

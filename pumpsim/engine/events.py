@@ -17,11 +17,14 @@ from ..units import MS_PER_S, NG_PER_MG, NL_PER_ML
 
 @dataclass(frozen=True, slots=True)
 class VisitRefill:
-    """The refill part of a visit: concentration injected, what it did in the plant, what the clinician entered."""
+    """The refill part of a visit: concentration injected, what it did in the plant, what the clinician entered.
+
+    *entered_nl* is None for a pump without firmware: nobody is told the volume.
+    """
 
     conc_ng_per_ml: int
     outcome: RefillOutcome
-    entered_nl: int
+    entered_nl: int | None
 
 
 def entered_nl(v: Visit, estimate_nl: int, capacity_nl: int) -> int:
@@ -48,7 +51,8 @@ def visit_event(now_ms: int, v: Visit, refill: VisitRefill | None) -> VisitEvent
         ev["residual_actual_ml"] = out.residual_nl / NL_PER_ML
         ev["aspirated_ml"] = out.aspirated_nl / NL_PER_ML
         ev["overflow_ml"] = out.overflow_nl / NL_PER_ML
-        ev["entered_ml"] = refill.entered_nl / NL_PER_ML
+        if refill.entered_nl is not None:
+            ev["entered_ml"] = refill.entered_nl / NL_PER_ML
     return ev
 
 

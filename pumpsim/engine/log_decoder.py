@@ -16,15 +16,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from typing import Literal, NamedTuple
+from typing import Literal, NamedTuple, cast
 
 from firmware_model import (
     ALARM_NAMES,
     BOLUS_NAMES,
     COMMAND_NAMES,
+    LIMIT_NAMES,
     MODE_NAMES,
+    PTM_RESULT_NAMES,
     REJECT_NAMES,
     EventCode,
+    LimitId,
     LogRecord,
     TonePattern,
 )
@@ -36,16 +39,19 @@ from ..results.records import (
     BolusEvent,
     BootEvent,
     DeliveryStoppedEvent,
+    DrugLimitEvent,
     Event,
     LogEvent,
     PredictionEvent,
+    PtmEvent,
+    PtmResultName,
     RefillEvent,
     RejectedEvent,
     ReprogramEvent,
     ThresholdEvent,
     ToneEvent,
 )
-from ..units import MS_PER_S, NG_PER_MG, NL_PER_ML
+from ..units import MS_PER_H, MS_PER_S, NG_PER_MG, NL_PER_ML
 
 # ---------------------------------------------------------------- name tables
 
@@ -63,6 +69,10 @@ _BOLUSES = _Names(BOLUS_NAMES)
 _MODES = _Names(MODE_NAMES)
 _REASONS = _Names(REJECT_NAMES)
 _COMMANDS = _Names(COMMAND_NAMES)
+_LIMITS = _Names(LIMIT_NAMES)
+#: The press results the ptm event names (tests/unit/test_engine_parts.py checks the record's Literal lists
+#: exactly these); a result this decoder does not know is a raw record.
+_PTM_RESULTS: dict[int, PtmResultName] = {v: cast(PtmResultName, n) for v, n in PTM_RESULT_NAMES.items()}
 
 
 class _Tone(NamedTuple):
@@ -168,6 +178,39 @@ def _threshold(rec: LogRecord, refill: RefillOutcome | None) -> Event:
     return ev
 
 
+def _ptm(rec: LogRecord, refill: RefillOutcome | None) -> Event:
+    """a = the press's result, b = the bolus dose (ng) if granted."""
+    result = _PTM_RESULTS.get(rec.a)
+    if result is None:
+        return _raw(rec)
+    ev: PtmEvent = {"t_s": rec.t_ms / MS_PER_S, "t_ms": rec.t_ms, "kind": "ptm", "result": result}
+    if rec.b:
+        ev["bolus_mg"] = rec.b / NG_PER_MG
+    return ev
+
+
+#: Each drug-library limit's value in clinician units: (divisor from the firmware's unit, unit).
+_LIMIT_UNITS: dict[int, tuple[int, str]] = {
+    LimitId.CONCENTRATION: (NG_PER_MG, "mg/mL"),  # ng/mL
+    LimitId.DAILY_DOSE: (NG_PER_MG, "mg/day"),  # ng/day
+    LimitId.BOLUS: (NG_PER_MG, "mg"),  # ng
+    LimitId.DOSE_STEP: (NG_PER_MG, "mg/day"),  # ng/day
+    LimitId.STEP_INTERVAL: (MS_PER_H, "h"),  # ms
+}
+
+
+def _limit(rec: LogRecord, refill: RefillOutcome | None, severity: Literal["hard", "soft"],
+           outcome: Literal["refused", "overridden"]) -> Event:
+    """a = the limit (LimitId), b = the value that exceeds it, in the limit's firmware unit."""
+    unit = _LIMIT_UNITS.get(rec.a)
+    if unit is None:
+        return _raw(rec)
+    ev: DrugLimitEvent = {"t_s": rec.t_ms / MS_PER_S, "t_ms": rec.t_ms, "kind": "drug_limit",
+                          "limit": _LIMITS[rec.a], "severity": severity, "outcome": outcome,
+                          "value": rec.b / unit[0], "unit": unit[1]}
+    return ev
+
+
 def _boot(rec: LogRecord, refill: RefillOutcome | None) -> Event:
     """a = firmware version."""
     ev: BootEvent = {"t_s": rec.t_ms / MS_PER_S, "t_ms": rec.t_ms, "kind": "boot", "firmware_version": rec.a}
@@ -194,4 +237,8 @@ _TRANSLATORS: dict[int, Callable[[LogRecord, RefillOutcome | None], Event]] = {
     EventCode.COMMAND_REJECTED: _rejected,
     EventCode.ALARM_THRESHOLD_SET: _threshold,
     EventCode.DELIVERY_STOPPED: _delivery_stopped,
+    EventCode.PATIENT_BOLUS: _ptm,
+    EventCode.LIMIT_HARD: partial(_limit, severity="hard", outcome="refused"),
+    EventCode.LIMIT_SOFT: partial(_limit, severity="soft", outcome="refused"),
+    EventCode.LIMIT_OVERRIDDEN: partial(_limit, severity="soft", outcome="overridden"),
 }

@@ -12,7 +12,7 @@ of a dry spell) and the prescribed dose accrued between two instants.
 from __future__ import annotations
 
 from ..plant import PlantState, RefillOutcome
-from ..results.records import AlarmEpisode, Balance, Event, Summary
+from ..results.records import AlarmEpisode, Balance, Event, PtmCounts, Summary
 from ..units import MS_PER_DAY, MS_PER_S, NG_PER_MG, NL_PER_ML, PL_PER_ML
 
 #: Prescribed dose is accrued in stroke-timer credit (pL x ms/day) x believed concentration (ng/mL).
@@ -22,9 +22,13 @@ _PRESCRIBED_PER_NG = MS_PER_DAY * PL_PER_ML
 class Tally:
     """Counts and totals for summary.json, accumulated as the run goes."""
 
-    def __init__(self, filled_nl: float, filled_ng: float) -> None:
-        """*filled_nl*, *filled_ng*: what the pump holds at t = 0 (reservoir fill and catheter content)."""
+    def __init__(self, filled_nl: float, filled_ng: float, ptm: bool = False) -> None:
+        """*filled_nl*, *filled_ng*: what the pump holds at t = 0 (reservoir fill and catheter content); *ptm*:
+        the patient has boluses (the summary counts the presses)."""
         self.events = 0
+        self.ptm: PtmCounts | None = None
+        if ptm:
+            self.ptm = {"presses": 0, "granted": 0, "refused_lockout": 0, "refused_max": 0, "refused_stopped": 0}
         self.visits = 0
         self.tones = 0
         self.alarms: list[AlarmEpisode] = []
@@ -61,6 +65,9 @@ class Tally:
             self.predicted_low_reservoir_t_s = ev["predicted_low_reservoir_t_s"]
         elif ev["kind"] == "visit":
             self.visits += 1
+        elif ev["kind"] == "ptm" and self.ptm is not None:
+            self.ptm["presses"] += 1
+            self.ptm[ev["result"]] += 1
         elif ev["kind"] == "dry":
             self.dry_count += 1
             self._dry_since_ms = ev["t_ms"]
@@ -90,9 +97,10 @@ class Tally:
 
     def summary(
         self, *, scenario: str, seed: int, complete: bool, duration_ms: int, now_ms: int, plant: PlantState,
-        catheter_nl: float, estimate_nl: int,
+        catheter_nl: float, estimate_nl: int | None,
     ) -> Summary:
-        """summary.json at *now_ms*: this tally with the plant's state and the firmware's estimate then."""
+        """summary.json at *now_ms*: this tally with the plant's state and the firmware's estimate then (None:
+        no firmware)."""
         out_nl = plant.reservoir_nl + catheter_nl + plant.pumped_nl + self.aspirated_nl + self.overflow_nl
         out_ng = (plant.reservoir_nl * plant.reservoir_conc_ng_per_nl + plant.catheter_content_ng
                   + plant.delivered_ng + self.aspirated_ng + self.overflow_ng)
@@ -106,7 +114,7 @@ class Tally:
             "overflow_ml": self.overflow_nl / NL_PER_ML,
             "catheter_ml": catheter_nl / NL_PER_ML,
         }
-        return {
+        out: Summary = {
             "scenario": scenario,
             "seed": seed,
             "complete": complete,
@@ -118,7 +126,7 @@ class Tally:
             "delivered_mg": plant.delivered_ng / NG_PER_MG,
             "prescribed_mg": self.prescribed / _PRESCRIBED_PER_NG / NG_PER_MG,
             "reservoir_actual_ml": plant.reservoir_nl / NL_PER_ML,
-            "reservoir_estimated_ml": estimate_nl / NL_PER_ML,
+            "reservoir_estimated_ml": None if estimate_nl is None else estimate_nl / NL_PER_ML,
             "catheter_content_mg": plant.catheter_content_ng / NG_PER_MG,
             "alarms": [episode.copy() for episode in self.alarms],
             "dry_t_s": None if self.dry_first_ms is None else self.dry_first_ms / MS_PER_S,
@@ -131,3 +139,6 @@ class Tally:
             "log_records_lost": self.log_records_lost,
             "balance": balance,
         }
+        if self.ptm is not None:
+            out["ptm"] = self.ptm.copy()
+        return out

@@ -47,8 +47,11 @@ class WakeState(NamedTuple):
 class TraceRecorder:
     """Buffers trace rows for one run and writes them to *sink* in batches."""
 
-    def __init__(self, plant: PlantPort, stroke_pl: int, interval_ms: int, sink: Sink) -> None:
+    def __init__(self, plant: PlantPort, stroke_pl: int, interval_ms: int, sink: Sink, *,
+                 firmware: bool = True) -> None:
+        """*firmware* False: a pump without firmware (constant flow): no strokes, no estimate (NaN), no alarms."""
         self._plant = plant
+        self._firmware = firmware
         self._stroke_pl = stroke_pl
         self._interval_ms = interval_ms
         self._sink = sink
@@ -131,12 +134,17 @@ class TraceRecorder:
         conc = state_column([s.conc_ng_per_ml for s in states])
         bits = state_column([s.alarm_bits for s in states])
         plant = self._plant.trace_values(k, epoch)
-        est_nl = (est_base - (k - count_base) * self._stroke_pl) // PL_PER_NL
+        if self._firmware:
+            strokes = k
+            est_ml = (est_base - (k - count_base) * self._stroke_pl) // PL_PER_NL / NL_PER_ML
+        else:  # the counter counts picolitres of flow, and nothing estimates the reservoir
+            strokes = np.zeros_like(k)
+            est_ml = np.full(len(k), np.nan)
         cols = {
             "t_s": t / MS_PER_S,
-            "strokes": k,
+            "strokes": strokes,
             "reservoir_actual_ml": plant.reservoir_nl / NL_PER_ML,
-            "reservoir_estimated_ml": est_nl / NL_PER_ML,
+            "reservoir_estimated_ml": est_ml,
             "delivered_ml": plant.pumped_nl / NL_PER_ML,
             "delivered_mg": plant.delivered_ng / NG_PER_MG,
             "catheter_tip_mg_per_ml": plant.tip_conc_ng_per_nl,  # ng/nL = mg/mL

@@ -12,11 +12,42 @@ strokes i..j" is one subtraction whatever the number of strokes. This is what
 lets the engine integrate thousands of strokes per wake-up at the cost of an
 array lookup, and what makes bulk and exact (stroke-by-stroke) runs identical:
 both read the same totals.
+
+The valve-gated mechanism (:mod:`.valve_gated`) uses the same stream for its
+aliquots. Anything that answers the four questions of :class:`VolumeStream`
+can drive the reservoir; the constant-flow pump's :class:`~.constant_flow.UniformStream`
+is the other one.
 """
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import numpy as np
+
+
+class VolumeStream(Protocol):
+    """Cumulative volume moved by the first *k* counts of the plant's drive counter (strokes, aliquots, pL).
+
+    The reservoir and the trace read volumes only through these methods, so
+    they do not care what a count is.
+    """
+
+    def cum_nl(self, k: int) -> float:
+        """Total volume of counts 1..*k* (k >= 0), nL; never decreasing in k."""
+        ...
+
+    def cum_many(self, ks: np.ndarray) -> np.ndarray:
+        """:meth:`cum_nl` for an int64 array of counts, with the same float results."""
+        ...
+
+    def first_reaching(self, k_from: int, k_to: int, level: float) -> int | None:
+        """Smallest k in (k_from, k_to] with ``cum_nl(k) >= level``, or None."""
+        ...
+
+    def release_before(self, k: int) -> None:
+        """Counts below *k* will not be asked about again."""
+        ...
 
 #: Strokes generated per chunk: ~16 days at 4,000 strokes a day.
 CHUNK = 1 << 16

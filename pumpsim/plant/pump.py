@@ -16,6 +16,14 @@ Both modes compare the same running totals with the same expression
 Physical values for the trace are computed here too, vectorised
 (:meth:`PumpPlant.trace_values`), and the present state for the summary
 (:meth:`PumpPlant.state`). Units: nL, ng, ng/nL, ms.
+
+The plant's pumping principle is its :attr:`PumpPlant.mechanism`
+(:mod:`.principle`): the stream it reads volumes from, and how it answers a
+change of environment (:meth:`PumpPlant.set_environment`) or a clinician's
+reset (:meth:`PumpPlant.reset_mechanism`). The plant applies the answer: a free
+flow out of the reservoir, the outlet shut or opened (both start a reservoir
+epoch). A self-driven mechanism's new rate is for whoever paces its counter
+(the engine), since the plant does not make motor programs.
 """
 
 from __future__ import annotations
@@ -27,7 +35,10 @@ import numpy as np
 
 from .battery import Battery
 from .catheter import Catheter
+from .environment import NOMINAL, Environment
 from .mechanism import StrokeStream
+from .peristaltic import Peristaltic
+from .principle import Mechanism, Response
 from .reservoir import RefillOutcome, Reservoir
 from .timer import P, StrokeTimer
 
@@ -36,6 +47,7 @@ from .timer import P, StrokeTimer
 class PlantState:
     """The plant at one instant (nL, ng)."""
 
+    #: Motor strokes or aliquots since t = 0 (0 for a self-driven pump, whose counter counts picolitres).
     strokes: int
     #: Volume pumped into the catheter since t = 0 (= volume out of the tip, plug flow).
     pumped_nl: float
@@ -58,14 +70,21 @@ class PlantColumns:
 class PumpPlant(Generic[P]):
     """The plant of one run. Generic in the motor program type it is driven with."""
 
-    def __init__(self, stream: StrokeStream, reservoir: Reservoir, catheter: Catheter, battery: Battery) -> None:
+    def __init__(self, mechanism: Mechanism | StrokeStream, reservoir: Reservoir, catheter: Catheter,
+                 battery: Battery) -> None:
+        """The plant of *mechanism* (a :class:`~.mechanism.StrokeStream` stands for a peristaltic pump)."""
         self.timer: StrokeTimer[P] = StrokeTimer()
-        self.stream = stream
+        if isinstance(mechanism, StrokeStream):
+            mechanism = Peristaltic(mechanism)
+        self.mechanism: Mechanism = mechanism
+        self.stream = mechanism.stream
         self.reservoir = reservoir
         self.catheter = catheter
         self.battery = battery
         #: True from the stroke that emptied the reservoir until a refill puts fluid back.
         self.dry = False
+        #: The environment in force (nominal until :meth:`set_environment`).
+        self.environment = NOMINAL
 
     # ------------------------------------------------------------ time and strokes
 
@@ -119,6 +138,30 @@ class PumpPlant(Generic[P]):
         """
         self.stream.release_before(min(k, self.reservoir.epoch.k0))
 
+    # ------------------------------------------------------------ environment
+
+    def set_environment(self, env: Environment) -> Response:
+        """From now on the plant is in *env*: the mechanism's answer is applied and returned.
+
+        A free flow leaves the reservoir now (and may empty it: check with
+        :meth:`check_dry`); a shut outlet stops every count from moving drug.
+        A self-driven mechanism's ``rate_pl_per_day`` is left to the caller.
+        """
+        self.environment = env
+        return self._apply(self.mechanism.respond(env))
+
+    def reset_mechanism(self) -> Response:
+        """A clinician's reset of the mechanism (a shut flow-activated valve reopens); applied and returned."""
+        return self._apply(self.mechanism.reset())
+
+    def _apply(self, r: Response) -> Response:
+        if r.changes_outflow:
+            flowing = self.reservoir.flowing if r.outlet_open is None else r.outlet_open
+            moved = self.reservoir.divert(self.timer.count, r.free_flow_nl, flowing)
+            if moved != r.free_flow_nl:
+                r = Response(moved, r.outlet_open, r.rate_pl_per_day)
+        return r
+
     # ------------------------------------------------------------ refills
 
     def refill(self, added_nl: float, conc_ng_per_nl: float, aspirate: bool, unaspirated_nl: float) -> RefillOutcome:
@@ -144,7 +187,7 @@ class PumpPlant(Generic[P]):
         x = e.x0 + pumped_in
         at = np.array([x])
         return PlantState(
-            strokes=k,
+            strokes=0 if self.mechanism.self_driven else k,
             pumped_nl=x,
             reservoir_nl=e.v0 - pumped_in,
             reservoir_conc_ng_per_nl=e.conc_ng_per_nl,
@@ -164,6 +207,9 @@ class PumpPlant(Generic[P]):
         x0 = np.array([e.x0 for e in epochs])[epoch]
         cum = self.stream.cum_many(k)
         pumped_in = np.where(cum >= p0 + v0, v0, np.minimum(cum - p0, v0))
+        if not all(e.flowing for e in epochs):
+            flowing = np.array([e.flowing for e in epochs])[epoch]
+            pumped_in = np.where(flowing, pumped_in, 0.0)
         x = x0 + pumped_in
         return PlantColumns(
             reservoir_nl=v0 - pumped_in,

@@ -5,13 +5,20 @@ stroke count is a pure function of the stroke stream and of the *epoch* (the
 last refill): volume at the epoch start, concentration, and the stream total at
 that moment. When the actual volume reaches zero a stroke moves nothing, and
 the firmware does not know (REQ-PLANT-001).
+
+Besides refills, two things start an epoch (:meth:`Reservoir.divert`): a free
+flow that leaves the reservoir outside the drive counter (a valve-gated pump's
+valves forced open by a magnet), and the outlet shutting or opening again (its
+flow-activated valve). While the outlet is shut, counts move nothing
+(REQ-PLANT-002).
 """
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
-from .mechanism import StrokeStream
+from .mechanism import VolumeStream
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,7 +27,8 @@ class Epoch:
 
     *k0* stroke count at the refill, *p0* stream total at k0 (nL), *v0* volume
     in the reservoir after the refill (nL), *conc_ng_per_nl* its concentration,
-    *x0* volume pumped into the catheter before the refill (nL).
+    *x0* volume pumped into the catheter before the refill (nL), *flowing*
+    False while the pump's outlet is shut (counts move nothing).
     """
 
     k0: int
@@ -28,6 +36,7 @@ class Epoch:
     v0: float
     conc_ng_per_nl: float
     x0: float
+    flowing: bool = True
 
     @property
     def dry_level(self) -> float:
@@ -49,10 +58,14 @@ class RefillOutcome:
     conc_ng_per_nl: float
 
 
-class Reservoir:
-    """Actual reservoir contents over a :class:`StrokeStream`."""
+#: ``Reservoir.wet_through`` while the outlet is shut: no count empties the reservoir.
+_NEVER_DRY = sys.maxsize
 
-    def __init__(self, stream: StrokeStream, capacity_nl: float, fill_nl: float, conc_ng_per_nl: float) -> None:
+
+class Reservoir:
+    """Actual reservoir contents over a :class:`~.mechanism.VolumeStream`."""
+
+    def __init__(self, stream: VolumeStream, capacity_nl: float, fill_nl: float, conc_ng_per_nl: float) -> None:
         if not 0 <= fill_nl <= capacity_nl:
             raise ValueError(f"fill_nl = {fill_nl}: expected 0..{capacity_nl} nL")
         self._stream = stream
@@ -73,9 +86,11 @@ class Reservoir:
 
         Exactly v0 once the reservoir is dry (the dry test is ``total >=
         p0 + v0``; see :meth:`is_dry_at`), so a dry reservoir reads 0, not a
-        rounding residue.
+        rounding residue; 0 while the outlet is shut.
         """
         e = self.epoch
+        if not e.flowing:
+            return 0.0
         cum = self._stream.cum_nl(k)
         return e.v0 if cum >= e.dry_level else min(cum - e.p0, e.v0)
 
@@ -93,6 +108,8 @@ class Reservoir:
         reaching ahead of the query, so a year of queries costs about one pass
         over the stroke stream.
         """
+        if not self.epoch.flowing:
+            return None
         if self._dry_k is None and k_to > self._scanned_k:
             e = self.epoch
             hi = max(k_to, self._scanned_k + self.SCAN_AHEAD)
@@ -104,7 +121,10 @@ class Reservoir:
 
     def is_dry_at(self, k: int) -> bool:
         """True if the reservoir is empty at stroke count *k* (checked stroke by stroke in exact mode)."""
-        return self._stream.cum_nl(k) >= self.epoch.dry_level
+        e = self.epoch
+        if not e.flowing:
+            return e.v0 <= 0
+        return self._stream.cum_nl(k) >= e.dry_level
 
     def refill(
         self,
@@ -131,12 +151,7 @@ class Reservoir:
         volume = left + into
         mass = left * e.conc_ng_per_nl + into * conc_ng_per_nl
         conc = mass / volume if volume > 0 else conc_ng_per_nl
-        new = Epoch(k, self._stream.cum_nl(k), volume, conc, e.x0 + pumped)
-        self.epoch = new
-        self.epochs.append(new)
-        self._scanned_k = k
-        self._dry_k = None if volume > 0 else k
-        self.wet_through = k if volume > 0 else k - 1
+        self._start_epoch(k, volume, conc, e.x0 + pumped, e.flowing)
         return RefillOutcome(
             residual_nl=residual,
             aspirated_nl=aspirated,
@@ -147,3 +162,34 @@ class Reservoir:
             volume_nl=volume,
             conc_ng_per_nl=conc,
         )
+
+    def divert(self, k: int, free_flow_nl: float, flowing: bool) -> float:
+        """At stroke count *k*: *free_flow_nl* leaves for the catheter outside the counter, then the outlet is
+        open (*flowing*) or shut. Starts an epoch; returns the volume that left (at most what was there).
+
+        The catheter's pumped-volume axis moves on by that volume (plug flow:
+        the same volume leaves its tip).
+        """
+        e = self.epoch
+        pumped = self.pumped_in_epoch(k)
+        left = e.v0 - pumped
+        out = min(max(free_flow_nl, 0.0), left)
+        self._start_epoch(k, left - out, e.conc_ng_per_nl, e.x0 + pumped + out, flowing)
+        return out
+
+    @property
+    def flowing(self) -> bool:
+        """False while the pump's outlet is shut."""
+        return self.epoch.flowing
+
+    def _start_epoch(self, k: int, volume: float, conc: float, x0: float, flowing: bool) -> None:
+        new = Epoch(k, self._stream.cum_nl(k), volume, conc, x0, flowing)
+        self.epoch = new
+        self.epochs.append(new)
+        self._scanned_k = k
+        if not flowing:
+            self._dry_k = None
+            self.wet_through = _NEVER_DRY
+            return
+        self._dry_k = None if volume > 0 else k
+        self.wet_through = k if volume > 0 else k - 1

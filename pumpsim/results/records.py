@@ -108,6 +108,15 @@ class PatientSummary(TypedDict):
     withdrawal_episodes: Annotated[list[WithdrawalEpisode], Doc("", "Withdrawal episodes in time order.")]
     trial: NotRequired[Annotated[TrialSummary, Doc("", "The screening trial, with a `[patient.trial]` table.")]]
 
+class PtmCounts(TypedDict):
+    """The patient's presses, counted by result (= the `ptm` events)."""
+
+    presses: Annotated[int, Doc("", "Presses that reached the firmware.")]
+    granted: Annotated[int, Doc("", "Boluses granted.")]
+    refused_lockout: Annotated[int, Doc("", "Presses within the lockout after a granted bolus.")]
+    refused_max: Annotated[int, Doc("", "Presses beyond `max_per_day` boluses in the 24 hours before.")]
+    refused_stopped: Annotated[int, Doc("", "Presses while delivery was stopped or a priming bolus ran.")]
+
 
 class Summary(TypedDict):
     """summary.json: the run's totals. Identical for the same scenario and seed, bulk or exact mode."""
@@ -118,8 +127,8 @@ class Summary(TypedDict):
     duration_s: Annotated[float, Doc("s", "Requested run length (the scenario's `duration`, or `--days`).")]
     simulated_s: Annotated[float, Doc("s", "Simulated time reached. Equal to `duration_s` when `complete`.")]
     strokes: Annotated[int, Doc(
-        "strokes", "Motor strokes since t = 0, including strokes that moved nothing because the real reservoir "
-                   "was dry.")]
+        "strokes", "Motor strokes (valve-gated pump: aliquots) since t = 0, including strokes that moved nothing "
+                   "because the real reservoir was dry or the outlet was shut. 0 for a constant-flow pump.")]
     pumped_ml: Annotated[float, Doc(
         "mL", "Volume pumped into the catheter since t = 0 (the position on the pumped-volume axis).")]
     delivered_ml: Annotated[float, Doc(
@@ -133,8 +142,9 @@ class Summary(TypedDict):
               "was prescribed that drug, and did not get it). Compare with `delivered_mg` to see the effect of "
               "calibration error, a dry reservoir, an unprimed catheter or a concentration change.")]
     reservoir_actual_ml: Annotated[float, Doc("mL", "Real reservoir volume at the end.")]
-    reservoir_estimated_ml: Annotated[float, Doc(
-        "mL", "Firmware's estimate at the end (1 nL resolution, rounded down).")]
+    reservoir_estimated_ml: Annotated[float | None, Doc(
+        "mL", "Firmware's estimate at the end (1 nL resolution, rounded down); `null` for a constant-flow pump, "
+              "which has no firmware.")]
     catheter_content_mg: Annotated[float, Doc(
         "mg", "Drug mass inside the dead volume (catheter plus pump `internal_volume`) at the end.")]
     alarms: Annotated[list[AlarmEpisode], Doc("", "Alarm episodes in order of raising.")]
@@ -152,6 +162,8 @@ class Summary(TypedDict):
         "records", "Firmware event-log records overwritten (ring buffer of 256) before the engine read them. 0 in "
                    "normal runs; above 0 means `events.jsonl` has gaps.")]
     balance: Annotated[Balance, Doc("", "Mass balance.")]
+    ptm: NotRequired[Annotated[PtmCounts, Doc(
+        "", "Patient boluses, when the scenario has a `[ptm]` table: its presses and what became of them.")]]
     patient: NotRequired[Annotated[PatientSummary, Doc(
         "", "The CSF model (`pk.csv`), band and withdrawal analysis and the trial; only with a `[patient]` table "
             "(docs/scenario-format.md). Without one summary.json is exactly as before.")]]
@@ -227,11 +239,12 @@ class BolusEvent(EventBase):
     at the priming start and `start` again when priming ends."""
 
     kind: Literal["bolus"]
-    bolus: Annotated[str, Doc("", "`periodic`, `single`, `priming` or `bridge`.")]
+    bolus: Annotated[str, Doc("", "`periodic`, `single`, `priming`, `bridge` or `patient` (a granted press).")]
     state: Annotated[Literal["start", "end"], Doc("", "`start` or `end`.")]
     volume_ml: NotRequired[Annotated[float, Doc(
-        "mL", "For `priming` and `bridge` only: the dead volume the bolus pushes (a bridge ended early by a new "
-              "refill has none).")]]
+        "mL", "For `priming` and `bridge`: the dead volume the bolus pushes (a bridge ended early by a new refill "
+              "has none); for `patient`: the bolus volume (none at an `end` that cut it off because delivery "
+              "stopped).")]]
 
 
 class AlarmEvent(EventBase):
@@ -274,8 +287,41 @@ class RejectedEvent(EventBase):
 
     kind: Literal["rejected"]
     reason: Annotated[str, Doc(
-        "", "`rate_too_high`, `rate_too_low`, `volume_above_capacity`, `bad_concentration` or `bad_value`.")]
-    command: Annotated[str, Doc("", "`refill`, `reprogram`, `priming_bolus` or `set_low_reservoir`.")]
+        "", "`rate_too_high`, `rate_too_low`, `volume_above_capacity`, `bad_concentration`, `bad_value`, "
+            "`hard_limit` (a drug-library hard limit) or `soft_limit` (a soft limit the visit did not confirm).")]
+    command: Annotated[str, Doc(
+        "", "`refill`, `reprogram`, `priming_bolus`, `set_low_reservoir` or `patient_bolus` (a press with no "
+            "patient bolus programmed).")]
+
+
+#: What became of a patient's press (the firmware's PTM_RESULT_NAMES).
+PtmResultName = Literal["granted", "refused_lockout", "refused_max", "refused_stopped"]
+
+
+class PtmEvent(EventBase):
+    """The patient pressed for a bolus (a patient-role command); the firmware granted or refused it."""
+
+    kind: Literal["ptm"]
+    result: Annotated[PtmResultName, Doc(
+        "", "`granted`; `refused_lockout` (within `lockout` of the last granted bolus), `refused_max` "
+            "(`max_per_day` granted in the 24 hours before) or `refused_stopped` (delivery stopped, or a priming "
+            "bolus running).")]
+    bolus_mg: NotRequired[Annotated[float, Doc("mg", "For `granted`: the bolus dose.")]]
+
+
+class DrugLimitEvent(EventBase):
+    """A command exceeded a drug-library limit: refused (a `rejected` event follows, reason `hard_limit` or
+    `soft_limit`), or a soft limit the clinician confirmed (the command went on)."""
+
+    kind: Literal["drug_limit"]
+    limit: Annotated[str, Doc(
+        "", "`concentration`, `daily_dose` (with every patient bolus allowed), `bolus`, `dose_step` (the daily "
+            "dose's increase) or `step_interval` (time since the last increase, a minimum).")]
+    severity: Annotated[Literal["hard", "soft"], Doc("", "Which limit: `hard` or `soft`.")]
+    outcome: Annotated[Literal["refused", "overridden"], Doc(
+        "", "`refused`, or `overridden` (a soft limit with `confirm = true`).")]
+    value: Annotated[float, Doc("", "The value that exceeds the limit, in `unit`.")]
+    unit: Annotated[str, Doc("", "`mg/mL`, `mg/day`, `mg` or `h`.")]
 
 
 class DryEvent(EventBase):
@@ -283,6 +329,30 @@ class DryEvent(EventBase):
 
     kind: Literal["dry"]
     strokes: Annotated[int, Doc("strokes", "The stroke count at which it emptied.")]
+
+
+class EnvironmentEvent(EventBase):
+    """The environment changed (body temperature, ambient pressure, magnetic field): the plant's mechanism
+    answered. The firmware is not told."""
+
+    kind: Literal["environment"]
+    body_temp_c: Annotated[float, Doc("°C", "Body temperature from now on.")]
+    ambient_kpa: Annotated[float, Doc("kPa", "Ambient absolute pressure from now on.")]
+    magnet: Annotated[bool, Doc("", "A strong magnetic field is present.")]
+    flow_rate_ml_per_day: NotRequired[Annotated[float, Doc(
+        "mL/day", "Constant-flow pump only: its flow rate from now on (the flow law at this temperature and "
+                  "pressure, before `calibration_error`).")]]
+
+
+class FavEvent(EventBase):
+    """Valve-gated pump: its flow-activated valve shut a free flow (a magnetic field opened both valves), or a
+    visit reset it. While it is shut nothing is delivered; the firmware is not told and keeps counting aliquots."""
+
+    kind: Literal["fav"]
+    state: Annotated[Literal["tripped", "reset"], Doc(
+        "", "`tripped` (free flow, then shut) or `reset` (open again).")]
+    free_flow_ml: NotRequired[Annotated[float, Doc(
+        "mL", "For `tripped`: the volume that left the reservoir before the valve shut (at most `fav_volume`).")]]
 
 
 class LogEvent(EventBase):
@@ -297,12 +367,14 @@ class LogEvent(EventBase):
 
 #: One line of events.jsonl.
 Event = (BootEvent | ReprogramEvent | PredictionEvent | VisitEvent | RefillEvent | BolusEvent | AlarmEvent
-         | ToneEvent | DeliveryStoppedEvent | ThresholdEvent | RejectedEvent | DryEvent | LogEvent)
+         | ToneEvent | DeliveryStoppedEvent | ThresholdEvent | RejectedEvent | PtmEvent | DrugLimitEvent | DryEvent
+         | EnvironmentEvent | FavEvent | LogEvent)
 
 #: Every event record type, in the order the docs list them.
 EVENT_TYPES: tuple[type, ...] = (
     BootEvent, ReprogramEvent, PredictionEvent, VisitEvent, RefillEvent, BolusEvent, AlarmEvent, ToneEvent,
-    DeliveryStoppedEvent, ThresholdEvent, RejectedEvent, DryEvent, LogEvent,
+    DeliveryStoppedEvent, ThresholdEvent, RejectedEvent, PtmEvent, DrugLimitEvent, DryEvent, EnvironmentEvent,
+    FavEvent, LogEvent,
 )
 
 

@@ -30,9 +30,11 @@ _SIG9 = ".9g"  # 9 significant digits: float64 physical values, read back to ~1 
 #: The trace columns, in file order.
 TRACE: tuple[TraceColumn, ...] = (
     TraceColumn("t_s", "s", "float64", ".3f", "Time (3 decimals, i.e. ms resolution)."),
-    TraceColumn("strokes", "strokes", "int64", "d", "Motor strokes since t = 0."),
+    TraceColumn("strokes", "strokes", "int64", "d",
+                "Motor strokes (valve-gated: aliquots) since t = 0; 0 for a constant-flow pump."),
     TraceColumn("reservoir_actual_ml", "mL", "float64", _SIG9, "Real reservoir volume."),
-    TraceColumn("reservoir_estimated_ml", "mL", "float64", _SIG9, "Firmware's estimate (1 nL resolution)."),
+    TraceColumn("reservoir_estimated_ml", "mL", "float64", _SIG9,
+                "Firmware's estimate (1 nL resolution); `nan` for a constant-flow pump (no firmware)."),
     TraceColumn("delivered_ml", "mL", "float64", _SIG9,
                 "Volume out of the catheter tip since t = 0 (= volume pumped)."),
     TraceColumn("delivered_mg", "mg", "float64", _SIG9,
@@ -44,7 +46,8 @@ TRACE: tuple[TraceColumn, ...] = (
     TraceColumn("dose_rate_mg_per_day", "mg/day", "float64", _SIG9,
                 "The firmware's programmed dose rate at the pump outlet at that instant: the stroke timer's current "
                 "rate × the concentration the firmware believes the reservoir holds (the old one during a bridge "
-                "bolus); 0 while delivery is stopped."),
+                "bolus); 0 while delivery is stopped. Constant-flow pump: its flow rate (the flow law in the "
+                "environment in force) × the concentration last injected."),
     TraceColumn("alarm_low_reservoir", "0/1", "int64", "d", "1 while the low-reservoir alarm is active."),
     TraceColumn("alarm_empty_reservoir", "0/1", "int64", "d", "1 while the empty-reservoir alarm is active."),
 )

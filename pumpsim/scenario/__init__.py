@@ -17,10 +17,12 @@ from .loader import (
 from .model import (
     CatheterSpec as CatheterSpec,
     DrugSpec as DrugSpec,
+    PtmSpec as PtmSpec,
     PumpSpec as PumpSpec,
     Scenario as Scenario,
     Visit as Visit,
 )
+from .profiles import PROFILES as PROFILES, describe_margin as describe_margin
 from .schema import (
     SCENARIO as SCENARIO,
     array_tables as array_tables,

@@ -7,8 +7,10 @@ Each generated block in a Markdown file sits between two marker lines::
     <!-- END GENERATED keys:pump -->
 
 Blocks: ``units`` (units of each quantity family), ``keys:PATH`` (the keys of
-the table at dotted PATH, ``keys:`` for the top level) and ``vary`` (the keys
-``pumpsim sweep --vary`` may vary). Everything outside the markers is prose and
+the table at dotted PATH, ``keys:`` for the top level), ``profiles`` (the
+device profiles and the values they give), ``library`` (the built-in drug
+library) and ``vary`` (the keys ``pumpsim
+sweep --vary`` may vary). Everything outside the markers is prose and
 is left alone. Regenerate with::
 
     python -m pumpsim.scenario.docgen --write docs/scenario-format.md docs/sweep.md
@@ -25,8 +27,9 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 
+from . import drug_library
 from .quantities import FAMILIES, Family
-from .reader import range_phrase
+from .reader import range_phrase, read
 from .schema import SCENARIO, array_tables, variable_keys
 from .spec import Computed, Fixed, Key, Ref, Required, SameAs, Schema, Table, Unset
 
@@ -134,7 +137,8 @@ def _units_of(f: Family) -> str:
 
 def _written(table: Mapping[str, Decimal]) -> list[str]:
     """Unit names as users write them (the tables hold them in lower case)."""
-    shown = {"ml": "mL", "ul": "uL", "µl": "µL", "μl": "μL", "nl": "nL"}
+    shown = {"ml": "mL", "ul": "uL", "µl": "µL", "μl": "μL", "nl": "nL", "kpa": "kPa", "pa": "Pa", "mmhg": "mmHg",
+             "c": "C", "°c": "°C", "degc": "degC"}
     return [shown.get(u, u) for u in table]
 
 
@@ -170,10 +174,52 @@ def vary_table(schema: Schema = SCENARIO) -> str:
     return "\n".join(lines) + "\n"
 
 
+#: The ``[pump]`` keys the profiles table shows, by mechanism (values as a profile's file would read them).
+_PROFILE_KEYS = {
+    "peristaltic": ("reservoir", "accuracy", "stroke_volume", "low_reservoir_alarm"),
+    "valve_gated": ("reservoir", "accuracy", "aliquot_volume", "low_reservoir_alarm", "fav_volume"),
+    "constant_flow": ("reservoir", "accuracy", "nominal_rate", "propellant_pressure"),
+}
+
+
+def profiles_table(schema: Schema = SCENARIO) -> str:
+    """The Markdown table of the device profiles: the main values each one gives, read through the schema."""
+    lines = ["| `profile` | Mechanism | Main values (defaults) | Description | Source |", "|---|---|---|---|---|"]
+    keys = dict(schema.tables())["pump"]
+    for prof in schema.profiles.values():
+        pump = read(schema, {"duration": "1 d", "pump": {"profile": prof.name},
+                             "drug": {"concentration": "1 mg/mL"}}).sub("pump")
+        assert pump is not None
+        mech = pump["mechanism"]
+        shown = []
+        for name in _PROFILE_KEYS[mech]:
+            k = next(m for m in keys.every_member() if isinstance(m, Key) and m.name == name)
+            shown.append(f"`{name}` {k.kind.show(pump[name])}")
+        source = prof.source.doc() if prof.source is not None else ""
+        lines.append(f"| `{prof.name}` | `{mech}` | {', '.join(shown)} | {_cell(prof.doc)} | {source} |")
+    return "\n".join(lines) + "\n"
+
+
+def library_table() -> str:
+    """The Markdown table of the built-in drug library: each drug's limits and their sources."""
+    lines = ["| Drug (also) | Limit (`[drug.limits]` key) | Value | Source |", "|---|---|---|---|"]
+    for drug, limits in drug_library.LIBRARY.items():
+        aliases = [a for a, d in drug_library.ALIASES.items() if d == drug]
+        name = f"`{drug}`" + (f" ({', '.join(aliases)})" if aliases else "")
+        for key, (value, source) in limits.items():
+            lines.append(f"| {name} | `{key}` | {value} | {_cell(source)} |")
+            name = ""
+    return "\n".join(lines) + "\n"
+
+
 def block(name: str, schema: Schema = SCENARIO) -> str:
-    """The generated text of block *name* ("units", "vary", "keys:pump")."""
+    """The generated text of block *name* ("units", "vary", "profiles", "library", "keys:pump")."""
     if name == "units":
         return units_table()
+    if name == "profiles":
+        return profiles_table(schema)
+    if name == "library":
+        return library_table()
     if name == "vary":
         return vary_table(schema)
     if name.startswith("keys:"):

@@ -52,4 +52,6 @@ def show(value: object) -> str:
         return "{...}"
     if isinstance(value, list) and any(isinstance(v, dict) for v in value):
         return "[{...}, ...]"
+    if isinstance(value, list):
+        return "[" + ", ".join(show(v) for v in value) + "]"
     return repr(value)

@@ -18,16 +18,28 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from firmware_model import FlexStep, Prescription, PrescriptionMode, PumpConfig, check_prescription
+from firmware_model import (
+    FieldId,
+    FlexStep,
+    Prescription,
+    PrescriptionMode,
+    PumpConfig,
+    RejectReason,
+    check_prescription,
+    check_ptm,
+    limit_violations,
+)
 from firmware_model.describe import rejection_field, rejection_message
+from firmware_model.druglib import refusal
 
 from ..analysis.drugs import DRUGS, clearance_from_half_life, drug_facts
 from ..analysis.pk import CsfModel
 from ..analysis.refill_plan import catheter_volume_nl, dose_from_rate
 from ..units import MS_PER_DAY, MS_PER_H, MS_PER_MIN, NG_PER_MCG, NL_PER_ML, PL_PER_ML
 from . import quantities
-from .errors import ScenarioError, Shown
-from .model import CatheterSpec, DrugSpec, PatientSpec, PumpSpec, Scenario, TrialSpec, Visit
+from .drug_library import limits_record
+from .errors import MISSING, ScenarioError, Shown
+from .model import CatheterSpec, DrugSpec, PatientSpec, PtmSpec, PumpSpec, Scenario, TrialSpec, Visit
 from .reader import Section, read
 from .schema import MAX_CATHETER_VOLUME, MAX_DURATION_MS, PROMETRA_NL_PER_CM, SCENARIO
 
@@ -152,19 +164,112 @@ def scenario_from_data(data: dict[str, Any], source: str = "") -> Scenario:
     """
     top = read(SCENARIO, data)
     pump_s, cath_s, drug_s, rx_s = (top.sub(n) for n in ("pump", "catheter", "drug", "prescription"))
-    assert pump_s is not None and cath_s is not None and drug_s is not None and rx_s is not None
+    assert pump_s is not None and cath_s is not None and drug_s is not None
     pump = PumpSpec(**pump_s.fields())
     catheter = _catheter(cath_s)
-    drug = DrugSpec(**drug_s.fields())
+    limits_s = drug_s.sub("limits")
+    assert limits_s is not None
+    drug = DrugSpec(**drug_s.fields(), limits=limits_record(limits_s.fields()))
+    duration = top["duration"]
+    ptm = _ptm(top.sub("ptm"), duration)
+    if not pump.has_firmware:
+        return _constant_flow(top, pump, catheter, drug, rx_s, source)
+    if rx_s is None:
+        raise ScenarioError("[prescription]", MISSING, "a [prescription] table with at least mode and dose")
     cfg = _config(pump, catheter)
     rx = _prescription(rx_s, drug.conc_ng_per_ml, cfg)
-    duration = top["duration"]
+    _check_start(rx_s, drug_s, top.sub("ptm"), rx, drug, ptm, cfg)
+    _check_mechanism_keys(pump, top)
     visits = _visits(top, duration, drug.conc_ng_per_ml, rx, cfg)
     return Scenario(
         name=top["name"], duration_ms=duration, seed=top["seed"], pump=pump, catheter=catheter, drug=drug,
         prescription=rx, visits=visits, priming_bolus=rx_s["priming_bolus"], description=top["description"],
-        trace_interval_ms=top["trace_interval"], patient=_patient(top.sub("patient"), drug, rx), source=source,
+        trace_interval_ms=top["trace_interval"], confirm=rx_s["confirm"], ptm=ptm,
+        patient=_patient(top.sub("patient"), drug, rx), source=source,
     )
+
+
+def _ptm(sec: Section | None, duration: int) -> PtmSpec | None:
+    """The ``[ptm]`` table's program and presses; every press within the run."""
+    if sec is None:
+        return None
+    presses = sec["presses"]
+    late = [p for p in presses if p >= duration]
+    if late:
+        raise sec.error("presses", f"presses within the run (before its duration, {duration / MS_PER_DAY:g} d): "
+                                   f"one is at {late[0] / MS_PER_DAY:g} d")
+    return PtmSpec(sec["bolus"], sec["duration"], sec["lockout"], sec["max_per_day"], presses)
+
+
+def _check_start(rx_s: Section, drug_s: Section, ptm_s: Section | None, rx: Prescription, drug: DrugSpec,
+                 ptm: PtmSpec | None, cfg: PumpConfig) -> None:
+    """What the firmware checks at implant, with the keys named: the patient bolus fits on the prescription
+    (REQ-PTM-003), and the drug library accepts the prescription (REQ-LIM-001/002; soft limits with
+    ``[prescription] confirm = true``)."""
+    settings = ptm.settings() if ptm is not None else None
+    conc = drug.conc_ng_per_ml
+    rej = check_ptm(settings, rx, conc, cfg)
+    if rej is not None:
+        assert ptm_s is not None
+        raise ptm_s.error("bolus", f"a patient bolus the pump can deliver on top of the prescription: "
+                                   f"{rejection_message(rej)}")
+    violations = limit_violations(drug.limits, rx, conc, settings, -1, -1, 0)
+    rej = refusal(violations, rx_s["confirm"])
+    if rej is None:
+        return
+    what = f"a value within the drug library ([drug.limits]): {rejection_message(rej)}"
+    if rej.reason == RejectReason.SOFT_LIMIT:
+        what += "; or confirm = true in [prescription]"
+    if rej.field == FieldId.CONCENTRATION:
+        raise drug_s.error("concentration", what)
+    if rej.field == FieldId.BOLUS_DOSE and (ptm_s is not None and rx.bolus_ng < rej.value):
+        raise ptm_s.error("bolus", what)
+    key = next((k for k in ("dose", "rate", "bolus") if rx_s.given(k)), "mode")
+    raise rx_s.error(key, what, rx_s.data.get(key, Shown("(derived)")))
+
+
+#: Visit keys that program the pump: a constant-flow pump has nothing to program.
+_PROGRAMMING_KEYS = ("dose", "rate", "prescription", "bridge_bolus", "priming_bolus", "low_reservoir_alarm",
+                     "confirm")
+
+
+def _constant_flow(top: Section, pump: PumpSpec, catheter: CatheterSpec, drug: DrugSpec, rx_s: Section | None,
+                   source: str) -> Scenario:
+    """A constant-flow pump's scenario: no prescription, visits that only refill.
+
+    Its ``prescription`` is the continuous dose its label promises: the
+    nominal rate at the starting concentration (what ``prescribed_mg`` counts).
+    """
+    if top.sub("ptm") is not None:
+        raise ScenarioError("[ptm]", Shown("(a table)"), "no [ptm]: a constant-flow pump has no patient bolus")
+    if rx_s is not None:
+        raise ScenarioError("[prescription]", Shown("(a table)"),
+                            "no [prescription]: a constant-flow pump cannot be programmed (its rate is [pump] "
+                            "nominal_rate; change the dose by the concentration at a refill)")
+    for sec in top.array("visit"):
+        for key in _PROGRAMMING_KEYS:
+            if sec.given(key):
+                raise sec.error(key, f"no {key}: a constant-flow pump cannot be programmed (a visit refills it, "
+                                     "possibly with a new concentration)", sec.data[key])
+    _check_mechanism_keys(pump, top)
+    visits = _visits(top, top["duration"], drug.conc_ng_per_ml, None, None)
+    dose = max(1, (pump.nominal_rate_pl_per_day * drug.conc_ng_per_ml + PL_PER_ML // 2) // PL_PER_ML)
+    rx = Prescription(PrescriptionMode.CONTINUOUS, dose_ng_per_day=dose)
+    return Scenario(
+        name=top["name"], duration_ms=top["duration"], seed=top["seed"], pump=pump, catheter=catheter, drug=drug,
+        prescription=rx, visits=visits, description=top["description"], trace_interval_ms=top["trace_interval"],
+        patient=_patient(top.sub("patient"), drug, rx), source=source,
+    )
+
+
+def _check_mechanism_keys(pump: PumpSpec, top: Section) -> None:
+    """Keys that apply to one mechanism only: ``reset_valve`` (valve-gated)."""
+    if pump.mechanism == "valve_gated":
+        return
+    for sec in top.array("visit"):
+        if sec.given("reset_valve"):
+            raise sec.error("reset_valve", f'no reset_valve: only a valve-gated pump has a flow-activated valve '
+                                           f'(this pump is {pump.mechanism})', sec.data["reset_valve"])
 
 
 def with_duration(sc: Scenario, duration_ms: int) -> Scenario:
@@ -182,7 +287,8 @@ def with_duration(sc: Scenario, duration_ms: int) -> Scenario:
     data = parse_toml(sc.source)
     data["duration"] = f"{duration_ms} ms"
     longer = scenario_from_data(data, source=sc.source)
-    return replace(longer, seed=sc.seed)
+    # An environment set in Python (not from the file) is kept.
+    return replace(longer, seed=sc.seed, environment=longer.environment or sc.environment)
 
 
 # ------------------------------------------------------------------ records and cross-table rules
@@ -311,7 +417,10 @@ def _trial(sec: Section) -> TrialSpec:
                      relief=sec["relief"], threshold=sec["threshold"])
 
 
-def _visits(top: Section, duration: int, conc0: int, rx0: Prescription, cfg: PumpConfig) -> tuple[Visit, ...]:
+def _visits(top: Section, duration: int, conc0: int, rx0: Prescription | None,
+            cfg: PumpConfig | None) -> tuple[Visit, ...]:
+    """The visits in time order; each prescription checked at the concentration in effect (*cfg* None: a pump
+    without firmware, nothing to check)."""
     visits: list[tuple[Visit, Section | None]] = [_visit(v) for v in top.array("visit")]
     plan = top.sub("refill_plan")
     if plan is not None:
@@ -324,7 +433,9 @@ def _visits(top: Section, duration: int, conc0: int, rx0: Prescription, cfg: Pum
     for v, rx_sec in visits:
         if v.conc_ng_per_ml is not None:
             conc = v.conc_ng_per_ml
-        if rx_sec is not None:
+        if cfg is None or rx is None:
+            pass
+        elif rx_sec is not None:
             v = replace(v, prescription=_prescription(rx_sec, conc, cfg))
             assert v.prescription is not None
             rx = v.prescription
@@ -349,7 +460,8 @@ def _visit(sec: Section) -> tuple[Visit, Section | None]:
         rx = sec
     visit = Visit(at_ms=sec["at"], refill_nl=sec["refill"], conc_ng_per_ml=sec["concentration"],
                   aspirate=sec["aspirate"], bridge_bolus=sec["bridge_bolus"], priming_bolus=sec["priming_bolus"],
-                  low_reservoir_alarm_nl=sec["low_reservoir_alarm"], origin=sec.where)
+                  low_reservoir_alarm_nl=sec["low_reservoir_alarm"], confirm=sec["confirm"],
+                  reset_valve=sec["reset_valve"], origin=sec.where)
     return visit, rx
 
 

@@ -10,17 +10,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from firmware_model import Prescription, PumpConfig
+from firmware_model import NO_LIMITS, DrugLimits, Prescription, PtmSettings, PumpConfig
 
-from ..units import MS_PER_H, MS_PER_MIN, NL_PER_ML, PL_PER_ML
+from ..plant import Environment
+from ..units import MS_PER_H, MS_PER_MIN, NL_PER_ML, NL_PER_UL, PL_PER_ML
 
 
 @dataclass(frozen=True, slots=True)
 class PumpSpec:
-    """The pump: reservoir, alarm settings, mechanism and its errors."""
+    """The pump: device profile, mechanism, reservoir, alarm settings and its errors.
 
+    Fields of another mechanism than *mechanism* keep their defaults and are
+    not used (a constant-flow pump has no stroke volume or alarm).
+    """
+
+    #: The device profile the defaults came from (``pumpsim.scenario.profiles``).
+    profile: str = "synchromed2-20"
+    #: The pumping principle: "peristaltic", "valve_gated" or "constant_flow".
+    mechanism: str = "peristaltic"
     reservoir_nl: int = 20 * NL_PER_ML
     fill_nl: int = 20 * NL_PER_ML
+    #: The flow accuracy band the default alarm (or refill margin) protects, fraction ([U]).
+    accuracy: float = 0.11
     low_reservoir_alarm_nl: int = 2 * NL_PER_ML
     empty_floor_nl: int = 0
     #: Nominal stroke volume, pL; the firmware is calibrated to this value.
@@ -37,6 +48,19 @@ class PumpSpec:
     unaspirated_nl: int = 0
     non_critical_tone_interval_ms: int = MS_PER_H
     critical_tone_interval_ms: int = 10 * MS_PER_MIN
+    #: Valve-gated: free flow before the flow-activated valve shuts, nL ([C] at most 10 uL).
+    fav_volume_nl: int = 10 * NL_PER_UL
+    #: Constant flow: the labelled rate at 37 °C and sea level, pL/day ([U]).
+    nominal_rate_pl_per_day: int = PL_PER_ML
+    #: Constant flow: the propellant's absolute vapour pressure at 37 °C, kPa ([U]).
+    propellant_kpa: float = 200.0
+    #: Constant flow: its relative rise per °C, fraction ([U]).
+    propellant_rise: float = 0.03
+
+    @property
+    def has_firmware(self) -> bool:
+        """False for a constant-flow pump: no controller, no alarms, nothing to program."""
+        return self.mechanism != "constant_flow"
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,10 +73,31 @@ class CatheterSpec:
 
 @dataclass(frozen=True, slots=True)
 class DrugSpec:
-    """The drug in the pump at the start."""
+    """The drug in the pump at the start, and its drug-library limits.
 
-    name: str = "baclofen"
+    A scenario file's ``[drug] name`` picks the built-in library's entry; a
+    record built in Python has no limits unless given (``library_limits(name)``
+    makes the built-in entry).
+    """
+
+    name: str = "unnamed"
     conc_ng_per_ml: int = 500_000
+    limits: DrugLimits = NO_LIMITS
+
+
+@dataclass(frozen=True, slots=True)
+class PtmSpec:
+    """Patient-activated boluses: the program, and when the patient presses (ms from t = 0, sorted)."""
+
+    bolus_ng: int
+    duration_ms: int
+    lockout_ms: int
+    max_per_day: int
+    presses_ms: tuple[int, ...] = ()
+
+    def settings(self) -> PtmSettings:
+        """The program as the firmware holds it."""
+        return PtmSettings(self.bolus_ng, self.duration_ms, self.lockout_ms, self.max_per_day)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +112,10 @@ class Visit:
     bridge_bolus: bool = False
     priming_bolus: bool = False
     low_reservoir_alarm_nl: int | None = None
+    #: The clinician confirms the drug library's soft limits the visit's commands exceed.
+    confirm: bool = False
+    #: Valve-gated pumps: reset a shut flow-activated valve.
+    reset_valve: bool = False
     #: Where the visit came from ("[[visit]] 3" or "[refill_plan]"), for messages.
     origin: str = ""
 
@@ -123,6 +172,13 @@ class Scenario:
     priming_bolus: bool = False
     description: str = ""
     trace_interval_ms: int = MS_PER_H
+    #: The clinician confirms the drug library's soft limits the prescription at t = 0 exceeds.
+    confirm: bool = False
+    #: Patient-activated boluses, if the patient has them.
+    ptm: PtmSpec | None = None
+    #: The environment over the run: ``(t_ms, Environment)`` steps, sorted; nominal before the first
+    #: (``pumpsim.plant.timeline`` builds one from overlapping changes).
+    environment: tuple[tuple[int, Environment], ...] = ()
     #: The patient's CSF model, or None (no ``[patient]`` table, or ``pk = false``).
     patient: PatientSpec | None = None
     #: The TOML text the scenario was loaded from, if any (kept for the record).

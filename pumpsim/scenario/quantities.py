@@ -21,7 +21,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from ..units import MS_PER_DAY, MS_PER_H, MS_PER_MIN, MS_PER_S, NG_PER_MCG, NG_PER_MG, NL_PER_ML, NL_PER_UL, PL_PER_NL
+from ..units import (
+    KPA_PER_ATM,
+    KPA_PER_MMHG,
+    MS_PER_DAY,
+    MS_PER_H,
+    MS_PER_MIN,
+    MS_PER_S,
+    NG_PER_MCG,
+    NG_PER_MG,
+    NL_PER_ML,
+    NL_PER_UL,
+    PL_PER_NL,
+)
 
 # ASCII digits only: \d would also take "١٠" or full-width digits.
 _NUM = re.compile(r"^\s*([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)\s*(.*?)\s*$")
@@ -64,6 +76,13 @@ VOLUME_ML = {k: v / NL_PER_ML for k, v in VOLUME_NL.items()}
 VOLUME_PL = {k: v * PL_PER_NL for k, v in VOLUME_NL.items()}
 #: The percent sign as a fraction.
 PERCENT_FRACTION = {"%": Decimal(1) / 100}
+#: Pressure units in kPa (absolute pressures: an atmosphere is 101.325 kPa).
+PRESSURE_KPA = {
+    "kpa": Decimal(1), "pa": Decimal("0.001"), "mmhg": Decimal(str(KPA_PER_MMHG)), "bar": Decimal(100),
+    "atm": Decimal(str(KPA_PER_ATM)),
+}
+#: Temperature units in °C (Celsius only: a kelvin value would need an offset, not a scale).
+TEMPERATURE_C = {"c": Decimal(1), "°c": Decimal(1), "degc": Decimal(1)}
 
 VOLUME = "a volume such as '20 mL' (units mL, uL, nL)"
 MASS = "a drug mass such as '50 mcg' (units mg, mcg, ng)"
@@ -75,6 +94,8 @@ WEIGHT = "a body weight such as '70 kg' (units kg, g)"
 LENGTH = "a length such as '90 cm' (units cm, mm, m)"
 VOLUME_PER_LENGTH = "a volume per length such as '0.0026 mL/cm'"
 PERCENT = "a percentage such as '2 %'"
+PRESSURE = "an absolute pressure such as '101.325 kPa' (units kPa, Pa, mmHg, bar, atm)"
+TEMPERATURE = "a temperature such as '39 C' (degrees Celsius: C or °C)"
 TIME_OF_DAY = "a time of day 'HH:MM' from 00:00 to 23:59"
 
 
@@ -146,6 +167,8 @@ FAMILIES: dict[str, Family] = {
         Family("flow rate", VOLUME_RATE, "flow rate", "pL/day", VOLUME_PL, PER_DAY),
         Family("volume per length", VOLUME_PER_LENGTH, "volume per length", "nL/cm", VOLUME_NL, LENGTH_CM),
         Family("body weight", WEIGHT, "body weight", "kg", WEIGHT_KG),
+        Family("pressure", PRESSURE, "pressure", "kPa", PRESSURE_KPA),
+        Family("temperature", TEMPERATURE, "temperature", "°C", TEMPERATURE_C),
     )
 }
 
@@ -218,6 +241,16 @@ def volume_nl_per_cm(text: object) -> Decimal:
 def weight_kg(text: object) -> Decimal:
     """'70 kg' -> Decimal('70') (kg)."""
     return FAMILIES["body weight"].value(text)
+
+
+def pressure_kpa(text: object) -> float:
+    """'75 kPa' -> 75.0; '1 atm' -> 101.325; '760 mmHg' -> 101.32472 (kPa)."""
+    return float(FAMILIES["pressure"].value(text))
+
+
+def temperature_c(text: object) -> float:
+    """'39 C' -> 39.0 (°C)."""
+    return float(FAMILIES["temperature"].value(text))
 
 
 def percent(text: object) -> float:

@@ -81,8 +81,9 @@ def read(schema: Schema, data: object) -> Section:
     """Check *data* (as :func:`tomllib.loads` returns it) against *schema*; ScenarioError if invalid."""
     if not isinstance(data, dict):
         raise ScenarioError("scenario", data, "a table")
-    _check_shape(schema.root, data, "", "")
-    return _Reader(schema, _profile(schema, data)).table(schema.root, data, "", "")
+    profile = _profile(schema, data)
+    _check_shape(schema.root, data, "", "", profile)
+    return _Reader(schema, profile).table(schema.root, data, "", "")
 
 
 # ------------------------------------------------------------------ shape
@@ -96,13 +97,15 @@ def _key(where: str, name: str) -> str:
     return f"[{where}] {name}" if where else name
 
 
-def _case(t: Table, data: dict[str, Any], where: str) -> str | None:
-    """The discriminating value of *t* in *data* (its default if left out), checked."""
+def _case(t: Table, data: dict[str, Any], where: str, path: str, profile: Profile | None) -> str | None:
+    """The discriminating value of *t* in *data* (the profile's or its default if left out), checked."""
     if t.variants is None:
         return None
     name = t.variants.key
     k = next(m for m in t.members if isinstance(m, Key) and m.name == name)
     raw = data.get(name, MISSING)
+    if raw is MISSING and profile is not None:
+        raw = profile.defaults.get(_child(path, name), MISSING)
     if raw is MISSING:
         if isinstance(k.default, Fixed):
             raw = k.default.literal
@@ -128,8 +131,8 @@ def _entries(t: Table, value: object, parent_where: str, path: str, key: str) ->
     return [(f"{_child(parent_where, t.name)} {i + 1}", v) for i, v in enumerate(value)]
 
 
-def _check_shape(t: Table, data: dict[str, Any], where: str, path: str) -> None:
-    case = _case(t, data, where)
+def _check_shape(t: Table, data: dict[str, Any], where: str, path: str, profile: Profile | None) -> None:
+    case = _case(t, data, where, path, profile)
     members = {m.name: m for m in t.case_members(case)}
     for name, value in data.items():
         if name not in members:
@@ -138,7 +141,7 @@ def _check_shape(t: Table, data: dict[str, Any], where: str, path: str) -> None:
         if isinstance(m, Table) and m.name in data:
             sub_path = _child(path, m.name)
             for w, d in _entries(m, data[m.name], where, sub_path, _key(where, m.name)):
-                _check_shape(m, d, w, sub_path)
+                _check_shape(m, d, w, sub_path, profile)
 
 
 def _shown_name(m: Key | Table, path: str) -> str:
@@ -206,7 +209,7 @@ class _Reader:
         self.done: dict[str, tuple[Any, Key]] = {}
 
     def table(self, t: Table, data: dict[str, Any], where: str, path: str) -> Section:
-        sec = Section(t, path, where, data, _case(t, data, where))
+        sec = Section(t, path, where, data, _case(t, data, where, path, self.profile))
         members = t.case_members(sec.case)
         for ex in t.exclusive:
             a = [n for n in ex.a if n in data]
@@ -283,12 +286,18 @@ class _Reader:
         else:
             assert isinstance(d, Computed)
             value = d.fn(lambda p: self.get(sec, p))
+            if value is None:  # a computed "none" (no library limit): as if unset
+                return None, MISSING
         return value, Shown(f"(default {k.kind.show(value)})")
 
     def _bound(self, sec: Section, k: Key, b: str | int | Ref | None) -> tuple[Any, str | None]:
         if b is None:
             return None, None
         if isinstance(b, Ref):
+            if b.path not in sec.values and b.path not in self.done:
+                # The bound is a key of another case (a constant-flow pump has no empty_floor).
+                raise sec.error(k.name, f"no {k.name} here: it is bounded by {b.path}, which does not apply to "
+                                        "this scenario")
             value = self.get(sec, b.path)
             return value, b.message(self._kind_of(sec, b.path).kind.show(value))
         return k.kind.parse(b), str(b)

@@ -35,11 +35,13 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from firmware_model import MAX_FLEX_STEPS
+from firmware_model import MAX_FLEX_STEPS, MAX_PTM_PER_DAY
 
 from ..analysis.drugs import CSF_VOLUME_ML, drug_facts
+from ..plant import MECHANISMS
 from ..units import MS_PER_H, MS_PER_MIN, NG_PER_MCG, NL_PER_ML, PL_PER_ML
-from . import quantities as q
+from . import drug_library, quantities as q
+from .profiles import DEFAULT_PROFILE, LOW_ALARM, PROFILES, default_low_alarm_nl
 from .quantities import FAMILIES, Family
 from .spec import (
     BOOLEAN,
@@ -73,6 +75,7 @@ from .spec import (
 
 VOLUME_NL = quantity("volume", q.volume_nl, lambda nl: show_decimal(nl / NL_PER_ML, "mL"))
 VOLUME_PL = quantity("volume", q.volume_pl, lambda pl: show_decimal(pl / (PL_PER_ML // 1000), "uL"))
+SMALL_VOLUME_NL = quantity("volume", q.volume_nl, lambda nl: show_decimal(nl / (NL_PER_ML // 1000), "uL"))
 DURATION_MS = quantity("duration", q.duration_ms, show_duration)
 FLOW_PL_PER_DAY = quantity("flow rate", q.rate_pl_per_day, lambda r: show_decimal(r / PL_PER_ML, "mL/day"))
 DOSE_NG_PER_DAY = quantity("dose rate", q.dose_ng_per_day, lambda d: show_decimal(d / NG_PER_MCG, "mcg/day"))
@@ -86,6 +89,7 @@ FRACTION = quantity("percent", q.percent, lambda f: show_decimal(f * 100, "%"))
 CSF_NG_PER_ML = quantity("concentration", lambda raw: float(q.FAMILIES["concentration"].value(raw)),
                          lambda c: show_decimal(c, "ng/mL"))
 WEIGHT_KG = quantity("body weight", q.weight_kg, lambda kg: show_decimal(kg, "kg"))
+PRESSURE_KPA = quantity("pressure", q.pressure_kpa, lambda p: show_decimal(p, "kPa"))
 TIME_OF_DAY_MS = Kind("time of day", "a time of day", q.TIME_OF_DAY, q.time_of_day_ms,
                       lambda ms: f"{ms // MS_PER_H:02d}:{ms // MS_PER_MIN % 60:02d}",
                       allowed='`"00:00"` to `"23:59"`')
@@ -93,8 +97,6 @@ TIME_OF_DAY_MS = Kind("time of day", "a time of day", q.TIME_OF_DAY, q.time_of_d
 #: Longest run a scenario may ask for: 30 years.
 MAX_DURATION = "10950 d"
 MAX_DURATION_MS = q.duration_ms(MAX_DURATION)
-#: The usual low-reservoir alarm volume ([C] domain.md §2.1).
-LOW_ALARM = "2 mL"
 #: Largest catheter volume (written or computed from its length).
 MAX_CATHETER_VOLUME = "5 mL"
 #: Prometra catheter internal volume per cm ([C] Prometra II manual p. 33).
@@ -103,10 +105,9 @@ PROMETRA_NL_PER_CM: Decimal = q.volume_nl_per_cm(PROMETRA_PER_CM)
 
 
 def _low_alarm_default(get: Callable[[str], Any]) -> int:
-    """2 mL; a reservoir of 2 mL or less gets a tenth of its volume instead."""
-    reservoir: int = get("reservoir")
-    low = q.volume_nl(LOW_ALARM)
-    return low if reservoir > low else reservoir // 10
+    """The margin rule for the pump's reservoir, accuracy band and stroke (or aliquot) volume."""
+    stroke = get("aliquot_volume") if get("mechanism") == "valve_gated" else get("stroke_volume")
+    return default_low_alarm_nl(get("reservoir"), get("accuracy"), stroke)
 
 
 _RESERVOIR = Ref("reservoir", "the reservoir's {}")
@@ -115,58 +116,122 @@ _RUN = Ref("duration", "the scenario's duration ({})")
 
 # ------------------------------------------------------------------ [pump]
 
-PUMP = Table("pump", "The pump: reservoir, alarm settings, mechanism and its errors.", presence="implicit", members=(
-    Key("reservoir", VOLUME_NL, Fixed("20 mL"), "Reservoir capacity.",
-        between("0 mL", "100 mL", lo_open=True), vary=True, attr="reservoir_nl",
-        source=Source("C", "§1.1", "SynchroMed II 8637-20 (FDA recall page)")),
-    Key("fill", VOLUME_NL, SameAs("reservoir"),
-        "Volume in the reservoir at t = 0, of the `[drug]` concentration. The firmware is told this value at "
-        "implant.", between("0 mL", _RESERVOIR), vary=True, attr="fill_nl"),
-    Key("low_reservoir_alarm", VOLUME_NL,
-        Computed(_low_alarm_default, "a tenth of `reservoir` for reservoirs of 2 mL or less", LOW_ALARM),
-        "The firmware raises the non-critical low-reservoir alarm when its estimate is at or below this volume. "
-        "The same study found 4 mL avoided withdrawal symptoms seen above 2 mL [C].",
-        between("0 mL", _RESERVOIR, hi_open=True), vary=True, attr="low_reservoir_alarm_nl",
-        source=Source("C", "§2.1", "Medtronic's historic recommendation (Neurosurgery 2004; Medtronic "
-                                   "\"Pump management\")")),
-    Key("empty_floor", VOLUME_NL, Fixed("0 mL"),
-        "At or below this estimate the firmware raises the critical empty-reservoir alarm and stops delivery "
-        "(see [below](#the-empty-reservoir-floor)). The default is a design choice.",
-        between("0 mL", Ref("low_reservoir_alarm", "the low-reservoir alarm's {}")), vary=True,
-        attr="empty_floor_nl"),
-    Key("stroke_volume", VOLUME_PL, Fixed("0.25 uL"),
-        "Nominal volume of one motor stroke. The firmware is calibrated to this value and counts strokes × this "
-        "volume.", between("1 nL", "10 uL"), vary=True, attr="stroke_volume_pl",
-        source=Source("U", "§12", "not published for the SynchroMed II")),
-    Key("calibration_error", FRACTION, Fixed("0 %"),
-        "Systematic per-pump error: each real stroke moves `stroke_volume × (1 + calibration_error)`. Positive = "
-        "the pump delivers more than the firmware believes.", between("-50 %", "50 %"), vary=True,
-        attr="calibration_error", source=Source("U", "§1.1", "accuracy spec about ±14.5 %, unconfirmed")),
-    Key("stroke_cv", FRACTION, Fixed("0 %"),
-        "Stroke-to-stroke scatter (coefficient of variation, normal, clipped at 0). Drawn from the seeded random "
-        "stream.", between("0 %", "100 %"), vary=True, attr="stroke_cv", source=Source("U")),
-    Key("min_rate", FLOW_PL_PER_DAY, Fixed("0.048 mL/day"),
-        "Lowest programmable rate. Mode `stopped`, and `single_bolus` after its bolus, run at this rate.",
-        Range(lo="0 mL/day", lo_open=True, hi=Ref("max_rate")), vary=True, attr="min_rate_pl_per_day",
-        source=Source("U", "§1.1", "SynchroMed II flow range")),
-    Key("max_rate", FLOW_PL_PER_DAY, Fixed("24 mL/day"), "Highest rate; also the priming-bolus rate.",
-        between(Ref("min_rate"), "100 mL/day"), vary=True, attr="max_rate_pl_per_day",
-        source=Source("U", "§1.1", "SynchroMed II flow range")),
-    Key("internal_volume", VOLUME_NL, Fixed("0 mL"),
-        "Pump tubing between the reservoir and the catheter port. Added to the catheter volume to form the dead "
-        "volume (plant and firmware).", between("0 mL", "5 mL"), vary=True, attr="internal_volume_nl",
-        source=Source("U", "§4.1", "pump pathway volume not readable")),
-    Key("unaspirated_volume", VOLUME_NL, Fixed("0 mL"),
-        "Volume an aspiration leaves in the reservoir at a refill (needle dead space). The firmware does not know "
-        "about it.", between("0 mL", _RESERVOIR), vary=True, attr="unaspirated_nl", source=Source("U")),
-    Key("non_critical_tone_interval", DURATION_MS, Fixed("1 h"),
-        "Repeat interval of the non-critical tone (1 s single tone [C]).", between("1 s", "1 d"), vary=True,
-        attr="non_critical_tone_interval_ms",
-        source=Source("C", "§2.1", "\"about once an hour\" (Medtronic \"Pump management\")")),
-    Key("critical_tone_interval", DURATION_MS, Fixed("10 min"),
-        "Repeat interval of the critical tone (3 s two-tone [C]).", between("1 s", "1 d"), vary=True,
-        attr="critical_tone_interval_ms", source=Source("U", "§2.1")),
-))
+_STROKE_VOLUME = Key(
+    "stroke_volume", VOLUME_PL, Fixed("0.25 uL"),
+    "Nominal volume of one motor stroke. The firmware is calibrated to this value and counts strokes × this volume.",
+    between("1 nL", "10 uL"), vary=True, attr="stroke_volume_pl",
+    source=Source("U", "§12", "not published for the SynchroMed II"))
+_ALIQUOT_VOLUME = Key(
+    "aliquot_volume", VOLUME_PL, Fixed("2 uL"),
+    "Nominal volume of one aliquot (the chamber between the inlet and outlet valves). The firmware counts "
+    "aliquots × this volume, as it counts strokes.", between("1 nL", "10 uL"), vary=True, attr="stroke_volume_pl",
+    source=Source("U", "§1.2, §12", "Prometra pulse / accumulator volume not found"))
+_FAV_VOLUME = Key(
+    "fav_volume", SMALL_VOLUME_NL, Fixed("10 uL"),
+    "Free flow a strong magnetic field lets out before the flow-activated valve shuts (it then blocks delivery "
+    "until a visit's `reset_valve`).", between("0 uL", "10 uL"), vary=True, attr="fav_volume_nl",
+    source=Source("C", "§1.2", "\"at most 10 µL\", Prometra II manual p. 14"))
+_LOW_RESERVOIR_ALARM = Key(
+    "low_reservoir_alarm", VOLUME_NL,
+    Computed(_low_alarm_default, "the [margin rule](#the-low-reservoir-margin): `accuracy × reservoir / "
+             "(1 + accuracy)` + one stroke, rounded up to 0.1 mL, at least 2 mL (a tenth of `reservoir` for "
+             "reservoirs of 2 mL or less)", LOW_ALARM),
+    "The firmware raises the non-critical low-reservoir alarm when its estimate is at or below this volume. The "
+    "same study found 4 mL avoided withdrawal symptoms seen above 2 mL [C].",
+    between("0 mL", _RESERVOIR, hi_open=True), vary=True, attr="low_reservoir_alarm_nl",
+    source=Source("C", "§2.1", "Medtronic's historic recommendation (Neurosurgery 2004; Medtronic "
+                               "\"Pump management\")"))
+_EMPTY_FLOOR = Key(
+    "empty_floor", VOLUME_NL, Fixed("0 mL"),
+    "At or below this estimate the firmware raises the critical empty-reservoir alarm and stops delivery "
+    "(see [below](#the-empty-reservoir-floor)). The default is a design choice.",
+    between("0 mL", Ref("low_reservoir_alarm", "the low-reservoir alarm's {}")), vary=True,
+    attr="empty_floor_nl")
+_STROKE_CV = Key(
+    "stroke_cv", FRACTION, Fixed("0 %"),
+    "Stroke-to-stroke (aliquot-to-aliquot) scatter (coefficient of variation, normal, clipped at 0). Drawn from "
+    "the seeded random stream.", between("0 %", "100 %"), vary=True, attr="stroke_cv", source=Source("U"))
+_MIN_RATE = Key(
+    "min_rate", FLOW_PL_PER_DAY, Fixed("0.048 mL/day"),
+    "Lowest programmable rate. Mode `stopped`, and `single_bolus` after its bolus, run at this rate.",
+    Range(lo="0 mL/day", lo_open=True, hi=Ref("max_rate")), vary=True, attr="min_rate_pl_per_day",
+    source=Source("U", "§1.1", "SynchroMed II flow range"))
+_MAX_RATE = Key(
+    "max_rate", FLOW_PL_PER_DAY, Fixed("24 mL/day"), "Highest rate; also the priming-bolus rate.",
+    between(Ref("min_rate"), "100 mL/day"), vary=True, attr="max_rate_pl_per_day",
+    source=Source("U", "§1.1", "SynchroMed II flow range"))
+_NON_CRITICAL_TONE = Key(
+    "non_critical_tone_interval", DURATION_MS, Fixed("1 h"),
+    "Repeat interval of the non-critical tone (1 s single tone [C]).", between("1 s", "1 d"), vary=True,
+    attr="non_critical_tone_interval_ms",
+    source=Source("C", "§2.1", "\"about once an hour\" (Medtronic \"Pump management\")"))
+_CRITICAL_TONE = Key(
+    "critical_tone_interval", DURATION_MS, Fixed("10 min"),
+    "Repeat interval of the critical tone (3 s two-tone [C]).", between("1 s", "1 d"), vary=True,
+    attr="critical_tone_interval_ms", source=Source("U", "§2.1"))
+#: Keys of a pump with firmware (a peristaltic or valve-gated pump), after its stroke or aliquot volume.
+_FIRMWARE_KEYS = (_LOW_RESERVOIR_ALARM, _EMPTY_FLOOR, _STROKE_CV, _MIN_RATE, _MAX_RATE, _NON_CRITICAL_TONE,
+                  _CRITICAL_TONE)
+
+_MECHANISM_CASES = Variants("mechanism", {
+    "peristaltic": (_STROKE_VOLUME, *_FIRMWARE_KEYS),
+    "valve_gated": (_ALIQUOT_VOLUME, *_FIRMWARE_KEYS, _FAV_VOLUME),
+    "constant_flow": (
+        Key("nominal_rate", FLOW_PL_PER_DAY, Fixed("1 mL/day"),
+            "The labelled flow rate at 37 °C and 101.325 kPa (sea level); the real rate follows the "
+            "[flow law](mechanisms.md#constant-flow) as the environment changes.",
+            between("0.01 mL/day", "24 mL/day"), vary=True, attr="nominal_rate_pl_per_day",
+            source=Source("U", "§1.3", "Codman 3000 rates not found")),
+        Key("propellant_pressure", PRESSURE_KPA, Fixed("200 kPa"),
+            "Absolute vapour pressure of the propellant at 37 °C. What it exceeds the outlet pressure (ambient + "
+            "CSF) by drives the flow.",
+            Range(lo="103 kPa", lo_open=True, hi="1000 kPa",
+                  text="above 103 kPa (sea-level pressure plus CSF pressure: no flow at or below it) and at most "
+                       "1000 kPa"),
+            vary=True, attr="propellant_kpa", source=Source("U", "§5.3")),
+        Key("propellant_pressure_rise", FRACTION, Fixed("3 %"),
+            "Relative rise of the propellant's vapour pressure per °C of body temperature (Clausius-Clapeyron: "
+            "about 3 %/°C for a vapour of ~25 kJ/mol at 37 °C [D]).", between("0 %", "20 %"), vary=True,
+            attr="propellant_rise", source=Source("U", "§5.3")),
+    ),
+})
+
+PUMP = Table(
+    "pump", "The pump: device profile, mechanism, reservoir, alarm settings and the pump's errors.",
+    presence="implicit", variants=_MECHANISM_CASES, members=(
+        Key("profile", choice(tuple(PROFILES)), Fixed(DEFAULT_PROFILE),
+            "Device profile: defaults for the other `[pump]` keys (see [device profiles](#device-profiles)); "
+            "any key written here still wins.", attr="profile"),
+        Key("mechanism", choice(MECHANISMS), Fixed("peristaltic"),
+            "Pumping principle ([mechanisms](mechanisms.md)): `peristaltic` (motor strokes), `valve_gated` "
+            "(aliquots between two valves), `constant_flow` (gas-driven, no firmware). The keys below depend on "
+            "it.", attr="mechanism", source=Source("C", "§1.5")),
+        Key("reservoir", VOLUME_NL, Fixed("20 mL"), "Reservoir capacity.",
+            between("0 mL", "100 mL", lo_open=True), vary=True, attr="reservoir_nl",
+            source=Source("C", "§1.1", "SynchroMed II 8637-20 (FDA recall page)")),
+        Key("fill", VOLUME_NL, SameAs("reservoir"),
+            "Volume in the reservoir at t = 0, of the `[drug]` concentration. The firmware is told this value at "
+            "implant.", between("0 mL", _RESERVOIR), vary=True, attr="fill_nl"),
+        Key("accuracy", FRACTION, Fixed("11 %"),
+            "The flow accuracy band ±e the pump is specified to. The default `low_reservoir_alarm` protects "
+            "against it ([margin rule](#the-low-reservoir-margin)); for a constant-flow pump it sets the refill "
+            "margin. It does not change the real flow (that is `calibration_error`).",
+            between("0 %", "50 %"), vary=True, attr="accuracy",
+            source=Source("U", "§1.1", "SynchroMed II spec unreadable; 11 % is the band 2 mL protects")),
+        Key("calibration_error", FRACTION, Fixed("0 %"),
+            "Systematic per-pump error: each real stroke (aliquot, picolitre of flow) moves `1 + "
+            "calibration_error` times its nominal volume. Positive = the pump delivers more than the firmware "
+            "believes (or than its label says).", between("-50 %", "50 %"), vary=True,
+            attr="calibration_error", source=Source("U", "§1.1", "accuracy spec about ±14.5 %, unconfirmed")),
+        Key("internal_volume", VOLUME_NL, Fixed("0 mL"),
+            "Pump tubing between the reservoir and the catheter port. Added to the catheter volume to form the "
+            "dead volume (plant and firmware).", between("0 mL", "5 mL"), vary=True, attr="internal_volume_nl",
+            source=Source("U", "§4.1", "pump pathway volume not readable")),
+        Key("unaspirated_volume", VOLUME_NL, Fixed("0 mL"),
+            "Volume an aspiration leaves in the reservoir at a refill (needle dead space). The firmware does not "
+            "know about it.", between("0 mL", _RESERVOIR), vary=True, attr="unaspirated_nl",
+            source=Source("U")),
+    ))
 
 # ------------------------------------------------------------------ [catheter]
 
@@ -192,12 +257,81 @@ CATHETER = Table(
 
 # ------------------------------------------------------------------ [drug]
 
+def _library(key: str, kind: Kind) -> Callable[[Callable[[str], Any]], Any]:
+    """The default of ``[drug.limits] KEY``: the built-in library's entry for ``[drug] name``, or none."""
+    def default(get: Callable[[str], Any]) -> Any:
+        value = drug_library.entry(get("drug.name")).get(key)
+        return None if value is None else kind.parse(value)
+    return default
+
+
+def _limit(key: str, kind: Kind, zero: str, doc: str) -> Key:
+    """A ``[drug.limits]`` key: above *zero* (its kind's zero, written with a unit), defaulting to the library."""
+    return Key(key, kind, Computed(_library(key, kind), "the [built-in library](#drug-library)'s entry for "
+                                                       "`[drug] name`, else none"),
+               doc, above(zero), vary=True, attr=drug_library.LIMIT_FIELDS[key][0])
+
+
+_SOFT = " A value above it refuses the command unless the visit (or `[prescription]`) has `confirm = true`."
+_HARD = " A value above it refuses the command, confirmed or not."
+LIMITS = Table(
+    "limits", "The drug library's limits for the drug in the pump (see [drug library](#drug-library)).",
+    presence="implicit", members=(
+        _limit("concentration_soft", CONC_NG_PER_ML, "0 mg/mL", "Soft limit on the concentration (refills)." + _SOFT),
+        _limit("concentration_hard", CONC_NG_PER_ML, "0 mg/mL", "Hard limit on the concentration." + _HARD),
+        _limit("daily_dose_soft", DOSE_NG_PER_DAY, "0 mcg/day",
+               "Soft limit on the nominal daily dose, with every patient bolus allowed in a day." + _SOFT),
+        _limit("daily_dose_hard", DOSE_NG_PER_DAY, "0 mcg/day", "Hard limit on the daily dose (as above)." + _HARD),
+        _limit("bolus_soft", MASS_NG, "0 mcg", "Soft limit on a bolus dose (prescribed or patient)." + _SOFT),
+        _limit("bolus_hard", MASS_NG, "0 mcg", "Hard limit on a bolus dose." + _HARD),
+        _limit("step_soft", DOSE_NG_PER_DAY, "0 mcg/day",
+               "Soft limit on raising the daily dose at one visit (a titration step; decreases are free)." + _SOFT),
+        _limit("step_hard", DOSE_NG_PER_DAY, "0 mcg/day", "Hard limit on a titration step." + _HARD),
+        _limit("step_interval", DURATION_MS, "0 ms",
+               "Least time between two raises of the daily dose; sooner is a soft-limit violation." + _SOFT),
+    ))
+
 DRUG = Table("drug", "The drug in the pump at the start.", presence="implicit", members=(
-    Key("name", text(), Fixed("baclofen"), "Label only; no drug-specific behaviour.", attr="name"),
+    Key("name", text(), Fixed("unnamed"),
+        "The drug. Picks its [drug library](#drug-library) entry (`morphine`, `ziconotide`, `baclofen` or a brand "
+        "name; any case); a name without an entry (such as the default) is a label only.", attr="name"),
     Key("concentration", CONC_NG_PER_ML, REQUIRED,
         "Concentration of the fill at t = 0. Baclofen 500 mcg/mL is a Lioresal Intrathecal strength [C].",
         between("0 mg/mL", "100 mg/mL", lo_open=True), vary=True, attr="conc_ng_per_ml"),
+    LIMITS,
 ))
+
+# ------------------------------------------------------------------ [ptm]
+
+
+def _durations(raw: object) -> tuple[int, ...]:
+    if not isinstance(raw, list):
+        raise q.QuantityError(raw, f"a list of durations, such as [\"1 h\", \"1.5 h\"] ({q.DURATION})")
+    return tuple(sorted(q.duration_ms(x) for x in raw))
+
+
+DURATIONS_MS = Kind("list of durations", "a list of durations", f"a list of durations ({q.DURATION})", _durations,
+                    lambda v: "[" + ", ".join(f'"{show_duration(x)}"' for x in v) + "]",
+                    allowed="each from 0 ms to the scenario's `duration`, in any order")
+
+PTM = Table(
+    "ptm", "Patient-activated boluses (SynchroMed myPTM, Prometra PTC): the program and when the patient presses.",
+    members=(
+        Key("bolus", MASS_NG, REQUIRED, "Drug mass of each patient bolus.", between("0 mcg", "1 g", lo_open=True),
+            vary=True, source=Source("C", "§1.2", "PTC: dose per bolus")),
+        Key("duration", DURATION_MS, REQUIRED, "Time each bolus is delivered over, on top of the therapy.",
+            between("1 min", "1 d"), vary=True, source=Source("C", "§1.2", "PTC: bolus duration")),
+        Key("lockout", DURATION_MS, REQUIRED,
+            "Least time from the start of a granted bolus to the next grant; a press sooner is `refused_lockout`.",
+            between(Ref("duration"), "1 d"), vary=True, source=Source("C", "§1.2", "PTC: lockout duration")),
+        Key("max_per_day", INTEGER, REQUIRED,
+            "Most boluses granted in any 24 hours (a rolling window, as the PTC's \"max in 24 h\"); a press "
+            "beyond it is `refused_max`.", Range(lo=1, hi=MAX_PTM_PER_DAY),
+            source=Source("C", "§1.2", "PTC: allotted boluses per day (max in 24 h)")),
+        Key("presses", DURATIONS_MS, Fixed([]), "Times the patient presses, from t = 0.",
+            rule="each within the run"),
+    ),
+)
 
 # ------------------------------------------------------------------ [prescription]
 
@@ -246,11 +380,15 @@ _MODE = Key("mode", choice(MODES), Fixed("continuous"),
             "other keys depend on it.")
 
 PRESCRIPTION = Table(
-    "prescription", "What the clinician programs at t = 0.", presence="required",
+    "prescription", "What the clinician programs at t = 0. Required, except for a constant-flow pump, which has "
+    "none (its rate is `[pump] nominal_rate`).", presence="optional",
     missing="a [prescription] table with at least mode and dose", variants=_RX_CASES, exclusive=(_DOSE_OR_RATE,),
     members=(
         _MODE,
         Key("priming_bolus", BOOLEAN, Fixed(False), "Send a priming bolus at t = 0, right after boot."),
+        Key("confirm", BOOLEAN, Fixed(False),
+            "The clinician confirms the drug library's soft limits this prescription exceeds (else the scenario "
+            "is refused)."),
     ),
 )
 VISIT_PRESCRIPTION = Table(
@@ -295,6 +433,13 @@ VISIT = Table(
             "empty; a priming bolus cut off by the empty floor is cancelled."),
         Key("low_reservoir_alarm", VOLUME_NL, Unset("unchanged"), "New low-reservoir alarm threshold.",
             between(Ref("pump.empty_floor", "the empty floor ({})"), _PUMP_RESERVOIR, hi_open=True), vary=True),
+        Key("confirm", BOOLEAN, Fixed(False),
+            "The clinician confirms the drug library's soft limits the visit's refill or prescription exceeds; "
+            "without it such a command is refused (a `rejected` event, reason `soft_limit`)."),
+        Key("reset_valve", BOOLEAN, Fixed(False),
+            "Valve-gated pumps: reset a flow-activated valve that a magnetic field shut (it blocks all delivery "
+            "until reset [C]; done with the clinician programmer at a visit [U]).",
+            rule="`mechanism = \"valve_gated\"` only"),
     ),
 )
 
@@ -410,11 +555,12 @@ ROOT = Table("", "A scenario.", members=(
     PRESCRIPTION,
     VISIT,
     REFILL_PLAN,
+    PTM,
     PATIENT,
 ))
 
 #: The scenario file format.
-SCENARIO = Schema(ROOT)
+SCENARIO = Schema(ROOT, profiles=PROFILES, profile_key="pump.profile")
 
 
 # ------------------------------------------------------------------ what a sweep may vary

@@ -43,6 +43,7 @@ from .invariants import (
     AlarmStep as AlarmStep,
     AlarmTimeline as AlarmTimeline,
     alarm_steps_from_log as alarm_steps_from_log,
+    check_alarm_before_dry as check_alarm_before_dry,
     check_alarm_consistency as check_alarm_consistency,
     check_alarm_thresholds as check_alarm_thresholds,
     check_alarm_timeline as check_alarm_timeline,

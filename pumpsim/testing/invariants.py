@@ -40,6 +40,7 @@ __all__ = [
     "AlarmStep",
     "AlarmTimeline",
     "alarm_steps_from_log",
+    "check_alarm_before_dry",
     "check_alarm_consistency",
     "check_alarm_thresholds",
     "check_alarm_timeline",
@@ -446,6 +447,22 @@ def check_dry_delivers_nothing(result: SimulationResult) -> None:
         )
 
 
+def check_alarm_before_dry(result: SimulationResult) -> None:
+    """Whenever the real reservoir ran dry, the low-reservoir alarm had been raised strictly earlier and was
+    still active (REQ-ALM-006: the margin rule's promise, for a flow error within the accuracy band).
+
+    Works on the events alone (no trace needed), so it suits ``trace=False`` runs.
+    """
+    raised_ms: int | None = None
+    for ev in result.events:
+        if ev["kind"] == "alarm" and ev["alarm"] == "low_reservoir":
+            raised_ms = ev["t_ms"] if ev["state"] == "raised" else None
+        elif ev["kind"] == "dry" and (raised_ms is None or raised_ms >= ev["t_ms"]):
+            when = "not raised" if raised_ms is None else f"raised only at t_ms = {raised_ms}"
+            raise _fail("REQ-ALM-006", f"the real reservoir ran dry at t_ms = {ev['t_ms']} and the low-reservoir "
+                                       f"alarm was {when}")
+
+
 def check_estimate_vs_truth(result: SimulationResult, tol_ml: float) -> None:
     """The firmware's reservoir estimate is within *tol_ml* of the actual reservoir, in every row.
 
@@ -465,7 +482,10 @@ def check_estimate_vs_truth(result: SimulationResult, tol_ml: float) -> None:
             f"{tr['reservoir_actual_ml'][i]!r} mL, differ by {d[i]:.3e} mL > {tol_ml:.3e} mL",
         )
     s = result.summary
-    gap = abs(s["reservoir_estimated_ml"] - s["reservoir_actual_ml"])
+    est = s["reservoir_estimated_ml"]
+    if est is None:  # no firmware (a constant-flow pump): nothing estimates
+        return
+    gap = abs(est - s["reservoir_actual_ml"])
     if gap > tol_ml:
         raise _fail("estimate vs truth", f"summary: estimate and actual reservoir differ by {gap:.3e} mL")
 

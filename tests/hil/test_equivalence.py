@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from hil.firmware_side import unsupported
 from hil.testing import Spawned, pumpsim_cli, spawn
 from pumpsim.engine import Simulation
 from pumpsim.results import DirectorySink
@@ -31,6 +32,12 @@ PATIENT_FILES = ("pk.csv", "trial.csv")
 def _files(ref: Path) -> tuple[str, ...]:
     """The result files pumpsim run wrote in *ref* that a HIL session must write identically."""
     return FILES + tuple(f for f in PATIENT_FILES if (ref / f).exists())
+
+
+#: The built-ins protocol v1 can carry (programmable peristaltic pumps; see hil.firmware_side.unsupported).
+HIL_BUILTINS = [n for n in builtin_names() if unsupported(load_scenario(n)) is None]
+#: The others: a HIL session refuses them with one line.
+OTHER_BUILTINS = [n for n in builtin_names() if n not in HIL_BUILTINS]
 #: The plant's truth in summary.json (serve must agree with pumpsim run on these).
 PLANT_TRUTH = ("strokes", "pumped_ml", "delivered_ml", "delivered_mg", "reservoir_actual_ml", "catheter_content_mg",
                "dry_t_s", "dry_count", "dry_total_s", "balance")
@@ -41,7 +48,7 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """``pumpsim run`` outputs of every built-in scenario (the engine itself, in this process)."""
     root = tmp_path_factory.mktemp("reference")
     out = {}
-    for name in builtin_names():
+    for name in HIL_BUILTINS:
         out[name] = root / name
         Simulation(load_scenario(name), sink=DirectorySink(out[name])).run()
     return out
@@ -59,7 +66,7 @@ def _summary(d: Path) -> dict[str, object]:
     return s
 
 
-@pytest.mark.parametrize("name", builtin_names())
+@pytest.mark.parametrize("name", HIL_BUILTINS)
 def test_role1_hil_run_writes_pumpsim_runs_events(name: str, bench: Spawned, reference: dict[str, Path],
                                                   tmp_path: Path) -> None:
     r = pumpsim_cli(["hil", "run", name, "--port", bench.path, "--out", str(tmp_path)])
@@ -74,7 +81,7 @@ def test_role1_hil_run_writes_pumpsim_runs_events(name: str, bench: Spawned, ref
     assert "RTT p50" in r.stdout
 
 
-@pytest.mark.parametrize("name", builtin_names())
+@pytest.mark.parametrize("name", HIL_BUILTINS)
 def test_role2_serve_records_the_plant_truth_and_the_dut_writes_pumpsim_runs_events(
         name: str, reference: dict[str, Path], tmp_path: Path) -> None:
     dut_out, serve_out = tmp_path / "dut", tmp_path / "serve"
@@ -90,3 +97,14 @@ def test_role2_serve_records_the_plant_truth_and_the_dut_writes_pumpsim_runs_eve
         assert (dut_out / f).read_bytes() == (ref / f).read_bytes(), f"dut {f}"
     for d, role in ((serve_out, "plant"), (dut_out, "dut")):
         assert json.loads((d / "hil.json").read_text())["role"] == role
+
+
+@pytest.mark.parametrize("name", OTHER_BUILTINS)
+def test_scenarios_protocol_v1_cannot_carry_are_refused_with_one_line(name: str, tmp_path: Path) -> None:
+    """A constant-flow pump (no firmware), a valve-gated pump, environment changes and patient-bolus presses
+    have no verbs in protocol v1: every HIL command refuses them before opening a port, exit 2, one line."""
+    for args in (["hil", "run", name, "--port", "/dev/null"], ["hil", "serve", name, "--port", "/dev/null"]):
+        r = pumpsim_cli([*args, "--out", str(tmp_path / args[1])])
+        assert r.returncode == 2, r.stderr
+        line = r.stderr.strip()
+        assert "\n" not in line and "pumpsim hil cannot run" in line and name in line, line

@@ -1,4 +1,5 @@
-"""A Hypothesis state machine over PumpController on FakeHal: time, refills, programming, bad commands."""
+"""A Hypothesis state machine over PumpController on FakeHal: time, refills, programming, patient presses, bad
+commands."""
 
 from __future__ import annotations
 
@@ -13,21 +14,28 @@ from firmware_model import (
     MS_PER_MIN,
     PL_PER_ML,
     PL_PER_NL,
+    PTM_RESULT_NAMES,
+    BolusKind,
     CommandKind,
     ControllerStatus,
     EventCode,
     LogRecord,
+    PatientBolus,
     Prescription,
     PrescriptionMode,
     PrimingBolus,
+    PtmResult,
+    PtmSettings,
     PumpConfig,
     PumpController,
     Refill,
     Reprogram,
     SetLowReservoirThreshold,
     check_prescription,
+    check_ptm,
 )
 from firmware_model.alarms import repeat_interval_ms, tone_for
+from firmware_model.ptm import top_rate_pl_per_day
 from firmware_model.testing import FakeHal, run_until, wake_now
 from pumpsim.testing import (
     AlarmTimeline,
@@ -108,6 +116,27 @@ class ControllerMachine(RuleBasedStateMachine):
         assert self._last_unchanged, "a rejected command changed the motor program or the wake-up"
         assert [r.code for r in recs] == [EventCode.COMMAND_REJECTED]
 
+    def _ptm(self, rx: Prescription, conc: int) -> st.SearchStrategy[PtmSettings | None]:
+        """No patient bolus, or one that fits on *rx* at *conc* (a bolus of up to the room left under the maximum
+        rate over its duration)."""
+        room = self.cfg.max_rate_pl_per_day - top_rate_pl_per_day(rx, conc, self.cfg)
+
+        @st.composite
+        def fitting(draw: st.DrawFn) -> PtmSettings | None:
+            duration = draw(st.integers(MS_PER_MIN, 6 * MS_PER_H))
+            most_pl = room * duration // MS_PER_DAY
+            if most_pl < 1:
+                return None
+            bolus_ng = max(1, draw(st.integers(1, most_pl)) * conc // PL_PER_ML)
+            ptm = PtmSettings(bolus_ng, duration, draw(st.integers(duration, MS_PER_DAY)), draw(st.integers(1, 6)))
+            return ptm if check_ptm(ptm, rx, conc, self.cfg) is None else None
+
+        return st.one_of(st.none(), fitting())
+
+    def _fits(self, rx: Prescription, conc: int) -> bool:
+        """The prescription is deliverable at *conc*, with the patient bolus on top (REQ-RX-002, REQ-PTM-003)."""
+        return check_prescription(rx, conc, self.cfg) is None and check_ptm(self.ptm, rx, conc, self.cfg) is None
+
     # ---------------------------------------------------------------- rules
 
     @initialize(data=st.data())
@@ -118,7 +147,9 @@ class ControllerMachine(RuleBasedStateMachine):
         fill = data.draw(self._volumes(), label="fill")
         t0 = data.draw(st.integers(0, MS_PER_DAY), label="boot time")
         self.hal.set_time(t0)
-        self.ctl = PumpController(self.hal, self.cfg, rx, conc, fill)
+        self.ptm = data.draw(self._ptm(rx, conc), label="patient bolus")
+        self.grants: list[int] = []  # times of the granted patient boluses
+        self.ctl = PumpController(self.hal, self.cfg, rx, conc, fill, ptm=self.ptm)
         self.wake_seqs: set[int] = {0}
         self.ctl.boot(t0)
         #: The program that applies once any bridge bolus ends: (prescription, concentration).
@@ -142,7 +173,7 @@ class ControllerMachine(RuleBasedStateMachine):
         rx = data.draw(st.one_of(st.none(), self._rx(conc)), label="rx")
         bridge = data.draw(st.booleans(), label="bridge")
         new_rx = rx if rx is not None else tgt_rx
-        accept = 0 < vol <= cfg.reservoir_capacity_nl and check_prescription(new_rx, conc, cfg) is None
+        accept = 0 < vol <= cfg.reservoir_capacity_nl and self._fits(new_rx, conc)
         bridging = conc != tgt_conc and bridge and cfg.dead_volume_nl > 0
         # The same new drug again with a bridge, while its bridge runs: the bridge carries on.
         continuing = not bridging and bridge and conc == tgt_conc and self.c.status().bridge_strokes_left > 0
@@ -171,9 +202,9 @@ class ControllerMachine(RuleBasedStateMachine):
         other = data.draw(st.one_of(st.just(tgt_conc), concentrations()), label="designed for conc")
         rx = data.draw(self._rx(other), label="rx")
         status = self.c.status()
-        accept = check_prescription(rx, tgt_conc, self.cfg) is None and (
+        accept = self._fits(rx, tgt_conc) and (
             # REQ-RX-009: during a bridge it also runs at the old concentration at once.
-            not status.bridge_strokes_left or check_prescription(rx, status.conc_ng_per_ml, self.cfg) is None
+            not status.bridge_strokes_left or self._fits(rx, status.conc_ng_per_ml)
         )
         before, after, recs = self._send(Reprogram(rx))
         self._check_verdict(accept, recs, CommandKind.REPROGRAM)
@@ -210,6 +241,35 @@ class ControllerMachine(RuleBasedStateMachine):
             self._check_unchanged(before, after, recs)
             return
         assert after.priming_strokes_left == _ceil_div(cfg.dead_volume_nl * PL_PER_NL, cfg.stroke_volume_pl)
+
+    @rule()
+    def patient_press(self) -> None:
+        """REQ-PTM-001..003: the press is refused while delivery is stopped or priming, within the lockout, or
+        beyond the 24-hour maximum; otherwise granted, and a patient bolus starts."""
+        before, after, recs = self._send(PatientBolus())
+        ptm = self.ptm
+        if ptm is None:  # nothing programmed: a rejected command
+            self._check_verdict(False, recs, CommandKind.PATIENT_BOLUS)
+            self._check_unchanged(before, after, recs)
+            return
+        now = self.now
+        recent = [g for g in self.grants if now - g < MS_PER_DAY]
+        if before.delivery_stopped or before.priming_strokes_left:
+            expected = PtmResult.REFUSED_STOPPED
+        elif self.grants and now - self.grants[-1] < ptm.lockout_ms:
+            expected = PtmResult.REFUSED_LOCKOUT
+        elif len(recent) >= ptm.max_per_day:
+            expected = PtmResult.REFUSED_MAX
+        else:
+            expected = PtmResult.GRANTED
+            self.grants.append(now)
+        presses = [r.a for r in recs if r.code == EventCode.PATIENT_BOLUS]
+        assert presses == [expected], f"press at {now}: expected {PTM_RESULT_NAMES[expected]}, logged {recs}"
+        event(f"patient press {PTM_RESULT_NAMES[expected]}")
+        if expected == PtmResult.GRANTED:
+            assert any(r.code == EventCode.BOLUS_START and r.a == BolusKind.PATIENT for r in recs)
+        else:
+            assert after.prescription == before.prescription and after.active_alarms == before.active_alarms
 
     @rule(data=st.data())
     def invalid_command(self, data: st.DataObject) -> None:

@@ -4,6 +4,7 @@ The controller runs from a copy of ``firmware_model`` whose every arithmetic
 result is checked (:func:`firmware_model.testing.int64.int64_checked`): stroke
 volumes 1 nL..10 uL, rates up to 100 mL/day and down to 1 pL/day, reservoirs
 up to 100 mL, concentrations 1 ng/mL..100 mg/mL, boot times up to 30 years,
+patient boluses up to 1 g, 24 a day, drug-library limits up to their extremes,
 and telemetry commands both valid and absurd (any int64 value must be refused,
 not overflow). The checker itself is shown to catch an overflowing
 intermediate whose final result fits.
@@ -21,14 +22,19 @@ import pytest
 from hypothesis import example, given, strategies as st
 
 from firmware_model import (
+    MAX_PTM_PER_DAY,
     MS_PER_DAY,
     MS_PER_H,
     MS_PER_MIN,
     NL_PER_ML,
+    NO_LIMITS,
     PL_PER_ML,
+    DrugLimits,
     Prescription,
     PrescriptionMode,
+    PtmSettings,
     PumpConfig,
+    check_ptm,
 )
 from firmware_model.config import (
     MAX_CONC_NG_PER_ML,
@@ -39,6 +45,7 @@ from firmware_model.config import (
     MAX_STROKE_VOLUME_PL,
     MIN_STROKE_VOLUME_PL,
 )
+from firmware_model.ptm import MAX_PTM_BOLUS_NG
 from firmware_model.testing.int64 import INT64_MAX, INT64_MIN, Int64Overflow, check_int64, int64_checked
 from pumpsim.testing import concentrations, prescriptions
 
@@ -97,13 +104,15 @@ def extreme_runs(draw: st.DrawFn) -> dict[str, Any]:
     cmds: list[tuple[int, str, tuple[Any, ...]]] = []
     for _ in range(draw(st.integers(0, 4), label="commands")):
         at = t0 + draw(st.integers(0, RUN_MS), label="at")
-        what = draw(st.sampled_from(["refill", "reprogram", "priming", "threshold", "absurd"]), label="command")
+        what = draw(st.sampled_from(["refill", "reprogram", "priming", "threshold", "absurd", "press"]),
+                    label="command")
         if what == "refill":
             new_conc = draw(st.one_of(st.just(conc), concentrations(1, MAX_CONC_NG_PER_ML)), label="new conc")
             rx = draw(st.one_of(st.none(), _rx(new_conc, cfg)), label="refill rx")
-            args: tuple[Any, ...] = (draw(_edge(1, cfg.reservoir_capacity_nl)), new_conc, draw(st.booleans()), rx)
+            args: tuple[Any, ...] = (draw(_edge(1, cfg.reservoir_capacity_nl)), new_conc, draw(st.booleans()), rx,
+                                     draw(st.booleans()))
         elif what == "reprogram":
-            args = (draw(_rx(conc, cfg)),)
+            args = (draw(_rx(conc, cfg)), draw(st.booleans()))
         elif what == "threshold":
             args = (draw(_edge(cfg.empty_floor_nl, cfg.reservoir_capacity_nl)),)
         elif what == "absurd":
@@ -111,14 +120,39 @@ def extreme_runs(draw: st.DrawFn) -> dict[str, Any]:
         else:
             args = ()
         cmds.append((at, what, args))
+    rx = draw(_rx(conc, cfg), label="rx")
+    ptm = draw(st.one_of(st.none(), extreme_ptm()), label="ptm")
+    if ptm is not None and check_ptm(ptm, rx, conc, cfg) is not None:
+        ptm = None  # not deliverable on this prescription: the constructor would refuse it
     return {
         "cfg": cfg,
-        "rx": draw(_rx(conc, cfg), label="rx"),
+        "rx": rx,
         "conc": conc,
         "fill": draw(_edge(0, cfg.reservoir_capacity_nl), label="fill"),
         "t0": t0,
         "cmds": sorted(cmds, key=lambda c: c[0]),
+        "ptm": ptm,
+        "limits": draw(st.one_of(st.just(NO_LIMITS), extreme_limits()), label="limits"),
     }
+
+
+@st.composite
+def extreme_ptm(draw: st.DrawFn) -> PtmSettings:
+    """Patient bolus settings at their extremes: 1 ng .. 1 g, 1 min .. 1 day, up to 24 a day."""
+    duration = draw(_edge(MS_PER_MIN, MS_PER_DAY))
+    return PtmSettings(draw(_edge(1, MAX_PTM_BOLUS_NG)), duration, draw(_edge(duration, MS_PER_DAY)),
+                       draw(_edge(1, MAX_PTM_PER_DAY)))
+
+
+@st.composite
+def extreme_limits(draw: st.DrawFn) -> DrugLimits:
+    """Library entries from none to the extremes (hard limits at or above the soft ones)."""
+    def pair(hi: int) -> tuple[int, int]:
+        soft = draw(_edge(0, hi))
+        return soft, draw(st.one_of(st.just(0), _edge(soft, hi)))
+
+    conc, daily, bolus, step = pair(MAX_CONC_NG_PER_ML), pair(INT64_MAX // 4), pair(MAX_PTM_BOLUS_NG), pair(10**12)
+    return DrugLimits(*conc, *daily, *bolus, *step, draw(_edge(0, 30 * MS_PER_DAY)))
 
 
 def _convert(fm: ModuleType, obj: Any) -> Any:
@@ -133,10 +167,12 @@ def _convert(fm: ModuleType, obj: Any) -> Any:
 
 def _command(fm: ModuleType, what: str, args: tuple[Any, ...]) -> object:
     if what == "refill":
-        volume, conc, bridge, rx = args
-        return fm.Refill(volume, conc, bridge=bridge, rx=_convert(fm, rx))
+        volume, conc, bridge, rx, confirm = args
+        return fm.Refill(volume, conc, bridge=bridge, rx=_convert(fm, rx), confirm=confirm)
     if what == "reprogram":
-        return fm.Reprogram(_convert(fm, args[0]))
+        return fm.Reprogram(_convert(fm, args[0]), confirm=args[1])
+    if what == "press":
+        return fm.PatientBolus()
     if what == "threshold":
         return fm.SetLowReservoirThreshold(args[0])
     if what == "absurd":  # refused, whatever the value
@@ -156,6 +192,8 @@ SLOWEST = {
     "fill": MAX_RESERVOIR_NL,
     "t0": MAX_RUN_MS - RUN_MS,
     "cmds": [],
+    "ptm": None,
+    "limits": NO_LIMITS,
 }
 
 #: The fastest: 100 mL/day of 100 mg/mL from a full 100 mL reservoir with 10 uL
@@ -168,12 +206,31 @@ FASTEST = {
     "fill": MAX_RESERVOIR_NL,
     "t0": MAX_RUN_MS - RUN_MS,
     "cmds": [(MAX_RUN_MS - RUN_MS + MS_PER_DAY // 2, "refill", (MAX_RESERVOIR_NL, MAX_CONC_NG_PER_ML // 2, True,
-              Prescription(PrescriptionMode.CONTINUOUS, dose_ng_per_day=5 * 10**9)))],
+              Prescription(PrescriptionMode.CONTINUOUS, dose_ng_per_day=5 * 10**9), True))],
+    "ptm": None,
+    "limits": DrugLimits(1, 1, 1, 1, 1, 1, 1, 1, MS_PER_DAY),
+}
+
+#: The largest patient bolus on a pump at half its maximum rate, pressed as often as it may be, with the
+#: library's largest limits.
+BIGGEST_BOLUS = {
+    "cfg": PumpConfig(stroke_volume_pl=MAX_STROKE_VOLUME_PL, reservoir_capacity_nl=MAX_RESERVOIR_NL,
+                      low_reservoir_nl=0, max_rate_pl_per_day=MAX_RATE_PL_PER_DAY),
+    "rx": Prescription(PrescriptionMode.CONTINUOUS, dose_ng_per_day=MAX_RATE_PL_PER_DAY // 2 // 10**9
+                       * MAX_CONC_NG_PER_ML),
+    "conc": MAX_CONC_NG_PER_ML,
+    "fill": MAX_RESERVOIR_NL,
+    "t0": MAX_RUN_MS - RUN_MS,
+    "cmds": [(MAX_RUN_MS - RUN_MS + i * MS_PER_H, "press", ()) for i in range(30)],
+    "ptm": PtmSettings(MAX_PTM_BOLUS_NG, MS_PER_DAY, MS_PER_DAY, MAX_PTM_PER_DAY),
+    "limits": DrugLimits(MAX_CONC_NG_PER_ML, MAX_CONC_NG_PER_ML, INT64_MAX // 4, INT64_MAX // 4, MAX_PTM_BOLUS_NG,
+                         MAX_PTM_BOLUS_NG, 10**12, 10**12, 30 * MS_PER_DAY),
 }
 
 
 @example(run=SLOWEST)
 @example(run=FASTEST)
+@example(run=BIGGEST_BOLUS)
 @given(run=extreme_runs())
 def test_firmware_integers_fit_int64_at_the_extremes(fm: ModuleType, run: dict[str, Any]) -> None:
     """Boot, commands and days of wake-ups at the documented extremes never form an integer outside int64."""
@@ -182,7 +239,12 @@ def test_firmware_integers_fit_int64_at_the_extremes(fm: ModuleType, run: dict[s
     cfg = _convert(fm, run["cfg"])
     hal = FakeHal()
     hal.set_time(run["t0"])
-    ctl = fm.PumpController(hal, cfg, _convert(fm, run["rx"]), run["conc"], run["fill"])
+    try:
+        ctl = fm.PumpController(hal, cfg, _convert(fm, run["rx"]), run["conc"], run["fill"],
+                                limits=_convert(fm, run["limits"]), ptm=_convert(fm, run["ptm"]), confirm=True)
+    except fm.RejectedError:  # a hard limit below the implant's prescription: run without the library
+        ctl = fm.PumpController(hal, cfg, _convert(fm, run["rx"]), run["conc"], run["fill"],
+                                ptm=_convert(fm, run["ptm"]))
     run_until(ctl, hal, run["t0"])
     for at, what, args in run["cmds"]:
         run_until(ctl, hal, at, booted=True)

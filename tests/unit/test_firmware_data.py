@@ -14,10 +14,12 @@ from firmware_model import (
     COMMAND_NAMES,
     EVENT_NAMES,
     FIELD_NAMES,
+    LIMIT_NAMES,
     MODE_NAMES,
     MS_PER_DAY,
     PL_PER_ML,
     PRIORITY_NAMES,
+    PTM_RESULT_NAMES,
     REJECT_NAMES,
     AlarmId,
     BolusKind,
@@ -25,10 +27,12 @@ from firmware_model import (
     EventCode,
     FieldId,
     FlexStep,
+    LimitId,
     LogRecord,
     Prescription,
     PrescriptionMode,
     Priority,
+    PtmResult,
     PumpConfig,
     Refill,
     RejectedError,
@@ -44,6 +48,7 @@ from firmware_model.testing import FakeHal
 FAMILIES = [
     (AlarmId, ALARM_NAMES), (BolusKind, BOLUS_NAMES), (CommandKind, COMMAND_NAMES), (EventCode, EVENT_NAMES),
     (FieldId, FIELD_NAMES), (PrescriptionMode, MODE_NAMES), (Priority, PRIORITY_NAMES), (RejectReason, REJECT_NAMES),
+    (PtmResult, PTM_RESULT_NAMES), (LimitId, LIMIT_NAMES),
 ]
 
 
@@ -58,9 +63,11 @@ def test_each_constant_set_has_one_lowercase_name_table(constants: type, names: 
 def test_name_tables_keep_the_names_logs_have_always_used() -> None:
     """The decoded names in events.jsonl are unchanged (docs/output-format.md lists them)."""
     assert REJECT_NAMES == {1: "rate_too_high", 2: "rate_too_low", 3: "volume_above_capacity",
-                            4: "bad_concentration", 5: "bad_value"}
-    assert COMMAND_NAMES == {1: "refill", 2: "reprogram", 3: "priming_bolus", 4: "set_low_reservoir"}
-    assert BOLUS_NAMES == {1: "periodic", 2: "single", 3: "priming", 4: "bridge"}
+                            4: "bad_concentration", 5: "bad_value", 6: "hard_limit", 7: "soft_limit"}
+    assert COMMAND_NAMES == {1: "refill", 2: "reprogram", 3: "priming_bolus", 4: "set_low_reservoir",
+                             5: "patient_bolus"}
+    assert BOLUS_NAMES == {1: "periodic", 2: "single", 3: "priming", 4: "bridge", 5: "patient"}
+    assert PTM_RESULT_NAMES == {1: "granted", 2: "refused_lockout", 3: "refused_max", 4: "refused_stopped"}
     assert MODE_NAMES == {0: "stopped", 1: "continuous", 2: "flex", 3: "periodic_bolus", 4: "single_bolus"}
 
 

@@ -32,7 +32,7 @@ def _ctl(rx: Prescription = CONT, conc: int = 500_000, fill_nl: int = 20_000_000
 
 def test_the_command_path_has_one_row_per_command_kind() -> None:
     assert sorted(COMMAND_PATH) == [CommandKind.REFILL, CommandKind.REPROGRAM, CommandKind.PRIMING_BOLUS,
-                                    CommandKind.SET_LOW_RESERVOIR]
+                                    CommandKind.SET_LOW_RESERVOIR, CommandKind.PATIENT_BOLUS]
     assert all(cls.kind == kind for kind, (cls, _) in COMMAND_PATH.items())
 
 
@@ -88,7 +88,8 @@ def test_the_highest_priority_alarm_owns_the_sounder() -> None:
 
 def test_wake_steps_run_in_the_documented_order() -> None:
     assert [f.__name__ for f in WAKE_STEPS] == [
-        "finish_boluses", "update_alarms", "gate_delivery", "sound_tones", "log_bolus_window", "update_prediction"]
+        "finish_boluses", "update_alarms", "gate_delivery", "end_patient_bolus", "sound_tones", "log_bolus_window",
+        "update_prediction"]
 
 
 def test_prediction_skips_whole_bolus_periods_exactly() -> None:

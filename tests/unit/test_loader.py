@@ -282,7 +282,7 @@ def test_a_key_of_another_mode_names_the_modes_it_belongs_to() -> None:
     e = _err(BASE.replace('dose = "250 mcg/day"', 'dose = "250 mcg/day"\nbolus = "1 mg"'))
     assert str(e).startswith('[prescription] bolus = "1 mg": expected no such key for mode = "continuous" '
                              '(bolus belongs to mode = "periodic_bolus", "single_bolus"); known keys: mode, '
-                             "priming_bolus, dose, rate"), str(e)
+                             "priming_bolus, confirm, dose, rate"), str(e)
 
 
 def test_defaults_that_follow_other_keys_are_checked_and_shown_as_defaults() -> None:

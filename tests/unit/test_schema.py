@@ -82,6 +82,9 @@ SWEEP_VARIABLE_KEYS = {
         "min_rate": "flow rate", "max_rate": "flow rate", "internal_volume": "volume",
         "unaspirated_volume": "volume", "non_critical_tone_interval": "duration",
         "critical_tone_interval": "duration",
+        # added with the device profiles
+        "accuracy": "percent", "aliquot_volume": "volume", "fav_volume": "volume", "nominal_rate": "flow rate",
+        "propellant_pressure": "pressure", "propellant_pressure_rise": "percent",
     },
     "catheter": {"volume": "volume", "length": "length", "volume_per_cm": "volume per length"},
     "drug": {"concentration": "concentration"},
@@ -89,6 +92,12 @@ SWEEP_VARIABLE_KEYS = {
                      "bolus_interval": "duration"},
     "prescription.step": {"dose": "dose rate", "rate": "flow rate"},
     "refill_plan": {"every": "duration", "first": "duration", "until": "duration", "refill": "volume"},
+    # added with the drug library and patient boluses
+    "drug.limits": {"concentration_soft": "concentration", "concentration_hard": "concentration",
+                    "daily_dose_soft": "dose rate", "daily_dose_hard": "dose rate", "bolus_soft": "mass",
+                    "bolus_hard": "mass", "step_soft": "dose rate", "step_hard": "dose rate",
+                    "step_interval": "duration"},
+    "ptm": {"bolus": "mass", "duration": "duration", "lockout": "duration"},
     "visit": {"at": "duration", "refill": "volume", "concentration": "concentration", "dose": "dose rate",
               "rate": "flow rate", "low_reservoir_alarm": "volume"},
     "visit.prescription": {"dose": "dose rate", "rate": "flow rate", "bolus": "mass",

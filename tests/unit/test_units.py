@@ -43,6 +43,9 @@ def test_other_dimensions() -> None:
     assert units.volume_nl_per_cm("0.0026 mL/cm") == 2600
     assert units.percent("-2.5 %") == -0.025
     assert units.time_of_day_ms("06:30") == 23_400_000
+    assert units.pressure_kpa("75 kPa") == 75.0 and units.pressure_kpa("1 atm") == 101.325
+    assert units.pressure_kpa("760 mmHg") == pytest.approx(101.32472) and units.pressure_kpa("2.4 bar") == 240.0
+    assert units.temperature_c("39 C") == 39.0 and units.temperature_c("38.5 °C") == 38.5
 
 
 @pytest.mark.parametrize(
@@ -57,6 +60,8 @@ def test_other_dimensions() -> None:
         (units.duration_ms, "3 fortnights", "a duration"),
         (units.percent, "0.02", "a percentage"),
         (units.time_of_day_ms, "25:00", "HH:MM"),
+        (units.pressure_kpa, "75", "an absolute pressure"),
+        (units.temperature_c, "310 K", "a temperature"),
         (units.volume_nl, "twenty mL", "a volume"),
     ],
 )
