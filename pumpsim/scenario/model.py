@@ -53,6 +53,8 @@ class DrugSpec:
 
     name: str = "baclofen"
     conc_ng_per_ml: int = 500_000
+    #: Density of the solution (1 g/mL = 10^9 ng/mL): what a balance weighs per mL delivered.
+    density_ng_per_ml: int = 1_000_000_000
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,1 @@
+"""Bench instruments: a lab balance speaking MT-SICS, its emulator, and gravimetric recording."""
