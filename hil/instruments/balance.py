@@ -264,7 +264,7 @@ class Balance:
             try:
                 reply = m.parse_reply(line)
             except m.ReplyError as e:
-                raise BalanceGarbage(f"{self.name}: reply to {command!r} is {e}") from None
+                raise BalanceGarbage(f"{self.name}: garbage in reply to {command!r}: {e}") from None
             if reply.general_error or reply.ident in ids:
                 return reply
             self.stale_lines += 1  # a late reply to an earlier command
@@ -382,7 +382,7 @@ class Balance:
             try:
                 value, unit = m.parse_weight(reply)
             except m.ReplyError as e:
-                raise BalanceGarbage(f"{self.name}: reply to {command!r} is {e}") from None
+                raise BalanceGarbage(f"{self.name}: garbage in reply to {command!r}: {e}") from None
             return Reading(reply.status, value, unit, reply.fields[0], command, reply.raw)
         if reply.status in (m.NOT_NOW, m.OVER, m.UNDER) and not reply.fields:
             return Reading(reply.status, None, None, None, command, reply.raw)

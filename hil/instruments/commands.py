@@ -115,9 +115,12 @@ def add_emulate_balance(esub: argparse._SubParsersAction[argparse.ArgumentParser
 
 def balance_params(args: argparse.Namespace) -> BalanceParams:
     """The emulated balance the options describe; UserError naming the option for a bad value."""
-    flags = {"readability_g": "--readability", "capacity_g": "--capacity", "repeatability_g": "--repeatability",
-             "settling_s": "--settling", "stable_band_g": "--stable-band", "stable_timeout_s": "--stable-timeout",
-             "evaporation_g_per_h": "--evaporation", "model": "--model", "serial": "--serial"}
+    flags = {"readability_g": ("--readability", args.readability), "capacity_g": ("--capacity", args.capacity),
+             "repeatability_g": ("--repeatability", args.repeatability), "settling_s": ("--settling", args.settling),
+             "stable_band_g": ("--stable-band", args.stable_band),
+             "stable_timeout_s": ("--stable-timeout", args.stable_timeout),
+             "evaporation_g_per_h": ("--evaporation", args.evaporation), "model": ("--model", args.model),
+             "serial": ("--serial", args.serial)}
     capacity = _grams("--capacity", args.capacity)
     try:
         return BalanceParams(
@@ -132,7 +135,8 @@ def balance_params(args: argparse.Namespace) -> BalanceParams:
             two_stage=args.kern, zero_range_g=ZERO_RANGE * capacity, underload_g=ZERO_RANGE * capacity)
     except ValueError as e:
         field, _, rest = str(e).partition(" = ")
-        raise UserError(f"{flags.get(field, field)} {rest}") from None
+        flag, text = flags.get(field, (field, ""))
+        raise UserError(f"{flag} {text!r}: {rest.partition(': ')[2]}") from None
 
 
 def emulate_balance(args: argparse.Namespace) -> int:

@@ -214,7 +214,7 @@ class GravimetricRecorder:
         else:
             self._missed += 1
             self.errors.append(s.error)
-            self.log(f"t = {t_s:.1f} s: {s.error}")
+            self.log(f"t = {t_s:.1f} s: {s.status}: {s.error}")
         if self.on_sample is not None:
             self.on_sample(s)
         return s

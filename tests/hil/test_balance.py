@@ -167,7 +167,8 @@ def test_noise_readability_units_drift() -> None:
     assert all(v is not None and abs(v * 1e5 - round(v * 1e5)) < 1e-6 for v in values)
     mean = sum(v for v in values if v is not None) / len(values)
     assert mean == pytest.approx(10.0, abs=2e-6)
-    assert WeighingCell(BalanceParams(unit="mg", repeatability_g=0.0), lambda t: 1.5).reading(0).value == pytest.approx(1500.0)
+    in_mg = WeighingCell(BalanceParams(unit="mg", repeatability_g=0.0), lambda t: 1.5)
+    assert in_mg.reading(0).value == pytest.approx(1500.0)
     drift = WeighingCell(BalanceParams(drift_g_per_h=3.6e-3, repeatability_g=0.0), lambda t: 0.0)
     assert drift.reading(1000.0).value == pytest.approx(1e-3)
     with pytest.raises(ValueError, match="unit"):
