@@ -25,7 +25,6 @@ from pumpsim.cli import EXIT_INTERRUPTED, UserError
 from pumpsim.cli.common import load, new_out_dir, quantity
 from pumpsim.cli.trumpet import add_analysis_arguments, format_table, params_from, report, write_outputs
 from pumpsim.fileio import write_json_atomic
-from pumpsim.progress import progress_bar
 from pumpsim.scenario import quantities as q, with_duration
 from pumpsim.units import MS_PER_DAY, MS_PER_S, NG_PER_G
 
@@ -258,6 +257,8 @@ def _identity(bal: Balance, url: str) -> Identity | None:
 
 
 def gravimetric(args: argparse.Namespace) -> int:
+    from pumpsim.progress import progress_bar  # tqdm: only when recording
+
     from ..cli import _sigterm_as_interrupt
 
     interval, duration, out = _check(args)
