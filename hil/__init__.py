@@ -17,7 +17,8 @@ retries, the replay cache, reconnection), :mod:`.stats`, :mod:`.endpoint`
 :mod:`.plant_server` and :mod:`.recorder` (the plant side),
 :mod:`.remote` and :mod:`.firmware_side` (the firmware side: the engine's
 story over a link), :mod:`.clock` (real time), :mod:`.serve`,
-:mod:`.emulators`, :mod:`.report` (hil.json), :mod:`.cli` (``pumpsim hil``,
+:mod:`.emulators`, :mod:`.instruments` (the MT-SICS lab balance, its emulator and
+gravimetric recording), :mod:`.report` (hil.json), :mod:`.cli` (``pumpsim hil``,
 registered through the ``pumpsim.commands`` entry point), :mod:`.testing`
 (emulators as subprocesses, linked endpoints without ports), :mod:`.docgen`.
 

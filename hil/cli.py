@@ -3,7 +3,9 @@
 * ``pumpsim hil run SCENARIO --port URL``: the firmware model drives a bench;
 * ``pumpsim hil serve SCENARIO --port URL``: the simulated plant for a device under test;
 * ``pumpsim hil emulate bench`` / ``pumpsim hil emulate dut SCENARIO``: the two
-  peers behind pseudo-terminals (the path is the first line on stdout).
+  peers behind pseudo-terminals (the path is the first line on stdout);
+* ``pumpsim hil emulate balance [SCENARIO]``, ``pumpsim hil gravimetric --balance URL``:
+  the lab balance (:mod:`hil.instruments.commands`).
 
 Exit status: 0 done; 1 the session stopped early (link failure, a peer that
 stopped answering; outputs written and marked incomplete); 2 bad input (a
@@ -36,6 +38,7 @@ from .clock import BEHIND_MS
 from .emulators import WATCHDOG_S, BenchEmulator, DutEmulator
 from .endpoint import Dispatcher
 from .firmware_side import FirmwareSession, RunOutcome, unsupported
+from .instruments import commands as instrument_commands
 from .link import RECONNECT_S, RETRIES, TIMEOUT_S, Link, LinkTimeout
 from .ports import PortError
 from .serve import IDLE_S, PlantSession
@@ -128,6 +131,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     _clock_options(ed)
     _wire_options(ed)
     ed.set_defaults(_hil=_emulate_dut)
+    instrument_commands.add_emulate_balance(esub)
+    instrument_commands.add_gravimetric(sub)
 
 
 #: The GIL switch interval of a HIL process. The default 5 ms is what a thread waiting for the
@@ -140,7 +145,8 @@ def run(args: argparse.Namespace) -> int:
     sys.setswitchinterval(SWITCH_INTERVAL_S)
     handler = getattr(args, "_hil", None)
     if handler is None:
-        what = "emulate bench|dut" if getattr(args, "hil_command", None) == "emulate" else "run|serve|emulate"
+        what = ("emulate bench|dut|balance" if getattr(args, "hil_command", None) == "emulate"
+                else "run|serve|emulate|gravimetric")
         raise UserError(f"hil: say what to do: pumpsim hil {what} ... (see 'pumpsim hil --help')")
     result: int = handler(args)
     return result

@@ -28,6 +28,7 @@ PL_PER_ML: Final = PL_PER_NL * NL_PER_ML
 
 NG_PER_MCG: Final = 1_000
 NG_PER_MG: Final = 1_000_000
+NG_PER_G: Final = 1_000 * NG_PER_MG
 
 #: Pressure: kPa per standard atmosphere and per mmHg (absolute pressures are in kPa).
 KPA_PER_ATM: Final = 101.325

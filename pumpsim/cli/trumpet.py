@@ -54,11 +54,13 @@ EPILOG = ("Example: pumpsim trumpet runs/x/trace.csv --rate '0.5 mL/day' --strok
           "--length 24h. Writes trumpet.csv and accuracy.json into --out DIR (default: a new folder under runs/).")
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("file", type=Path, help="the CSV file: t_s,mass_g[,status], t_s,volume_ml or a trace.csv")
+def add_analysis_arguments(p: argparse.ArgumentParser | argparse._ArgumentGroup, *,
+                           interval_flag: str = "--interval") -> None:
+    """The analysis options (all but FILE and --out); ``pumpsim hil gravimetric`` adds them too, naming the
+    sampling interval S *interval_flag* (its own --interval is the recording's). S goes to ``args.interval``."""
     p.add_argument("--rate", metavar="Q", help="set rate r, e.g. '0.5 mL/day' or '20 uL/h' (default: the measured "
                                                "mean flow, and no mean flow error)")
-    p.add_argument("--interval", default=_duration(DEFAULT_INTERVAL_S), metavar="S",
+    p.add_argument(interval_flag, dest="interval", default=_duration(DEFAULT_INTERVAL_S), metavar="S",
                    help="sampling interval S of the analysis (default: %(default)s)")
     p.add_argument("--start", default=_duration(DEFAULT_START_S), metavar="T",
                    help="start of the analysis period after the first sample (default: %(default)s)")
@@ -74,6 +76,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                                                   f"{DEFAULT_DENSITY:g} g/mL; water at 20 C is 0.998 g/mL)")
     p.add_argument("--evaporation", metavar="E", help="evaporation rate measured without flow, added back to a mass "
                                                       "series, e.g. '0.05 mg/h' (default: 0)")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", type=Path, help="the CSV file: t_s,mass_g[,status], t_s,volume_ml or a trace.csv")
+    add_analysis_arguments(p)
     p.add_argument("--out", type=Path, metavar="DIR", help="output directory (default: runs/trumpet-NAME-TIME)")
 
 
@@ -81,8 +88,9 @@ def _seconds(flag: str, text: str) -> float:
     return quantity(flag, text, q.duration_ms) / MS_PER_S
 
 
-def params_from(args: argparse.Namespace, series: Series) -> TrumpetParams:
-    """The analysis parameters the options ask for; UserError naming the option for a bad value."""
+def params_from(args: argparse.Namespace, series: Series, *, interval_flag: str = "--interval") -> TrumpetParams:
+    """The analysis parameters the options ask for; UserError naming the option (S: *interval_flag*) for a bad
+    value."""
     rate = None
     if args.rate is not None:
         rate = quantity("--rate", args.rate, q.rate_pl_per_day) / PL_PER_ML
@@ -91,10 +99,11 @@ def params_from(args: argparse.Namespace, series: Series) -> TrumpetParams:
     windows = tuple(_seconds("--windows", w.strip()) for w in args.windows.split(",") if w.strip())
     if not windows or any(w <= 0 for w in windows) or list(windows) != sorted(set(windows)):
         raise UserError(f"--windows {args.windows!r}: expected increasing durations above 0, such as '12 min,1 h'")
-    interval, start, length = (_seconds(f, getattr(args, f[2:])) for f in ("--interval", "--start", "--length"))
-    for flag, value in (("--interval", interval), ("--length", length)):
+    interval = _seconds(interval_flag, args.interval)
+    start, length = (_seconds(f, getattr(args, f[2:])) for f in ("--start", "--length"))
+    for flag, value, text in ((interval_flag, interval, args.interval), ("--length", length, args.length)):
         if value <= 0:
-            raise UserError(f"{flag} {getattr(args, flag[2:])!r}: expected a duration above 0")
+            raise UserError(f"{flag} {text!r}: expected a duration above 0")
     if start < 0:
         raise UserError(f"--start {args.start!r}: expected a duration >= 0 (after the first sample)")
     stroke = cycle = None

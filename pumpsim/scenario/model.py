@@ -83,6 +83,8 @@ class DrugSpec:
     name: str = "unnamed"
     conc_ng_per_ml: int = 500_000
     limits: DrugLimits = NO_LIMITS
+    #: Density of the solution (1 g/mL = 10^9 ng/mL): what a balance weighs per mL delivered.
+    density_ng_per_ml: int = 1_000_000_000
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,7 +39,7 @@ from firmware_model import MAX_FLEX_STEPS, MAX_PTM_PER_DAY
 
 from ..analysis.drugs import CSF_VOLUME_ML, drug_facts
 from ..plant import MECHANISMS
-from ..units import MS_PER_H, MS_PER_MIN, NG_PER_MCG, NL_PER_ML, PL_PER_ML
+from ..units import MS_PER_H, MS_PER_MIN, NG_PER_G, NG_PER_MCG, NL_PER_ML, PL_PER_ML
 from . import drug_library, quantities as q
 from .profiles import DEFAULT_PROFILE, LOW_ALARM, PROFILES, default_low_alarm_nl
 from .quantities import FAMILIES, Family
@@ -82,6 +82,9 @@ DOSE_NG_PER_DAY = quantity("dose rate", q.dose_ng_per_day, lambda d: show_decima
 MASS_NG = quantity("mass", q.mass_ng, lambda m: show_decimal(m / NG_PER_MCG, "mcg"))
 CONC_NG_PER_ML = quantity("concentration", q.concentration_ng_per_ml,
                           lambda c: show_decimal(c / NG_PER_MCG, "mcg/mL"))
+#: A density is a mass per volume: the concentration family, shown in g/mL.
+DENSITY_NG_PER_ML = quantity("concentration", q.concentration_ng_per_ml,
+                             lambda c: show_decimal(c / NG_PER_G, "g/mL"), title="density")
 LENGTH_CM = quantity("length", q.length_cm, lambda cm: show_decimal(cm, "cm"))
 NL_PER_CM = quantity("volume per length", q.volume_nl_per_cm, lambda v: show_decimal(v / NL_PER_ML, "mL/cm"))
 FRACTION = quantity("percent", q.percent, lambda f: show_decimal(f * 100, "%"))
@@ -298,6 +301,11 @@ DRUG = Table("drug", "The drug in the pump at the start.", presence="implicit", 
     Key("concentration", CONC_NG_PER_ML, REQUIRED,
         "Concentration of the fill at t = 0. Baclofen 500 mcg/mL is a Lioresal Intrathecal strength [C].",
         between("0 mg/mL", "100 mg/mL", lo_open=True), vary=True, attr="conc_ng_per_ml"),
+    Key("density", DENSITY_NG_PER_ML, Fixed("1 g/mL"),
+        "Density of the solution: the mass a balance under the catheter tip weighs per mL delivered "
+        "(`pumpsim hil emulate balance`, docs/balance.md). Water at 20 °C is 0.998 g/mL [C]; 1 g/mL is the "
+        "gravimetric analysis' default too.", between("0.5 g/mL", "2 g/mL"), attr="density_ng_per_ml",
+        source=Source("D", "§9.2", "a convention; water 0.998 g/mL at 20 °C")),
     LIMITS,
 ))
 
