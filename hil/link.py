@@ -170,6 +170,8 @@ class Link:
         self._port: SerialLike | None = None
         self._reader: serial.threaded.ReaderThread[_Wire] | None = None
         self._connected = False
+        #: How many times a port was attached (the first open and every reconnection).
+        self._attachments = 0
         self._closing = False
         self._down: str | None = None
         self._seq = 0
@@ -228,6 +230,7 @@ class Link:
                     port.close()
                 return
             self._port, self._reader, self._connected = port, reader, True
+            self._attachments += 1  # a new port: requests in flight get a fresh retry budget on it
             reader.start()  # under the lock: close() never sees a reader that has not started
             self._cv.notify_all()
 
@@ -322,22 +325,33 @@ class Link:
         """Wait for *p*'s reply, re-sending it on timeout, on a NAK, and after a reconnection."""
         resent = 0
         deadline = time.monotonic() + timeout
+        with self._cv:
+            attached = self._attachments
         while True:
             with self._cv:
-                while p.reply is None and not p.nak and self._connected and self._down is None:
+                while (p.reply is None and not p.nak and self._connected and self._down is None
+                       and self._attachments == attached):
                     left = deadline - time.monotonic()
                     if left <= 0:
                         break
                     self._cv.wait(left)
                 reply, nak, connected, down = p.reply, p.nak, self._connected, self._down
+                reattached = self._attachments != attached
                 p.nak = False
             if reply is not None:
                 return self._outcome(p, reply)
             if down is not None:
                 self.stats.failures += 1
                 raise LinkDown(f"{p.text}: {down}")
-            if not connected:
+            if not connected or reattached:
+                # The port was lost and came back (perhaps between two of our waits): what was sent on the
+                # old port may be gone, and the peer may need a moment on the new one. Re-send, with the
+                # whole retry budget again: a replug is not the peer failing to answer. (The peer's replay
+                # cache still makes the re-send harmless if the first copy did arrive.)
                 self._wait_connected(p)
+                with self._cv:
+                    attached = self._attachments
+                resent = 0
                 deadline = time.monotonic() + timeout
                 self._resend(p)
                 continue

@@ -83,7 +83,56 @@ def open_url(url: str, *, baudrate: int = 115200) -> SerialLike:
         raise PortError(f"--port {url}: {_reason(e)}") from None
     if not hasattr(port, "cancel_read"):
         port.timeout = 0.05  # the reader thread polls when the port cannot cancel a blocking read
-    return port
+    return _LossAsSerialException(port)
+
+
+class _LossAsSerialException:
+    """*port*, with an OSError from ``in_waiting`` raised as ``serial.SerialException``.
+
+    pyserial's POSIX ``in_waiting`` is a bare ``ioctl(TIOCINQ)``: on a tty whose
+    other end has gone (a pty closed by an emulator, a USB adapter pulled out)
+    it raises ``OSError(EIO)``, which ``serial.threaded.ReaderThread`` does not
+    catch (it expects ``SerialException``): the reader thread would die with a
+    traceback and the link would never learn the port was lost, so it would
+    never reconnect. Everything else is the port's own.
+    """
+
+    def __init__(self, port: SerialLike) -> None:
+        self._port = port
+
+    @property
+    def timeout(self) -> float | None:
+        return self._port.timeout
+
+    @timeout.setter
+    def timeout(self, value: float | None) -> None:
+        self._port.timeout = value
+
+    @property
+    def is_open(self) -> bool:
+        return self._port.is_open
+
+    @property
+    def in_waiting(self) -> int:
+        try:
+            return self._port.in_waiting
+        except OSError as e:
+            raise serial.SerialException(f"port lost: {e}") from e
+
+    def read(self, size: int = 1) -> bytes:
+        return self._port.read(size)
+
+    def write(self, data: bytes) -> int | None:
+        return self._port.write(data)
+
+    def cancel_read(self) -> None:
+        # Ports that cannot cancel a read poll instead (open_url gave them a short timeout).
+        cancel = getattr(self._port, "cancel_read", None)
+        if cancel is not None:
+            cancel()
+
+    def close(self) -> None:
+        self._port.close()
 
 
 class FdPort:
@@ -255,6 +304,11 @@ class Pty:
 
     def unplug(self) -> None:
         """Close the pty: the client's reads fail (EIO) and its path disappears until :meth:`replug`."""
+        # The path goes first: a client that notices the lost port and reopens the path at once must not
+        # get the old slave back (it would open a pty with no master: writes vanish, nothing answers).
+        if self.link is not None:
+            with contextlib.suppress(FileNotFoundError):
+                self.link.unlink()
         if self._port is not None:
             self._port.close()  # closes the master fd
         else:
@@ -262,9 +316,6 @@ class Pty:
                 os.close(self._master)
         self._port = None
         self._master = -1
-        if self.link is not None:
-            with contextlib.suppress(FileNotFoundError):
-                self.link.unlink()
 
     def replug(self) -> None:
         """A new pty in place of the old one (at the same :attr:`path` if there is a link)."""
