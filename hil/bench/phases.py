@@ -214,7 +214,7 @@ def alarm_check(test: Any, bench: BenchPlug) -> htf.PhaseResult | None:
 @htf.plug(bench=BenchPlug)
 def teardown(test: Any, bench: BenchPlug) -> None:
     """Leave the bench safe: STOP, SILENCE (one quick try each) and END a running session. Runs whatever happened."""
-    stopped, silent = bench.fail_safe()
+    stopped, silent = bench.fail_safe()  # REQ-HIL-004
     test.measurements.motor_stopped = stopped
     test.measurements.sounder_silent = silent
 

@@ -158,7 +158,7 @@ class BenchPlug(PortPlug):
         A plant session that runs gets STOP and SILENCE (one quick try each:
         the bench may be gone), then END. A bench whose session has ended, or
         not started, has no motor program by the protocol (END stops the motor,
-        START starts with it stopped), so it is safe as it is.
+        START starts with it stopped), so it is safe as it is. REQ-HIL-004.
         """
         try:
             state = self.client.status().get("STATE")

@@ -172,3 +172,18 @@ def junit_xml(record: Mapping[str, Any], *, properties: Mapping[str, str] | None
 
 def write_junit(path: Path, record: Mapping[str, Any], *, properties: Mapping[str, str] | None = None) -> None:
     write_text_atomic(path, junit_xml(record, properties=properties))
+
+
+# ---------------------------------------------------------------- console
+
+
+def summary_lines(record: Mapping[str, Any]) -> list[str]:
+    """What ``pumpsim hil bench`` prints: each phase's outcome and measurements, then the run's outcome."""
+    lines = []
+    for phase in record.get("phases") or []:
+        lines.append(f"{phase.get('name'):<14} {phase.get('outcome'):<6} {_seconds(phase):>8} s")
+        for name, m in (phase.get("measurements") or {}).items():
+            lines.append(f"    {_line(name, m)}")
+    details = "; ".join(f"{d.get('code')}: {d.get('description')}" for d in record.get("outcome_details") or [])
+    lines.append(f"outcome   {record.get('outcome') or 'INCOMPLETE'}{'  (' + details + ')' if details else ''}")
+    return lines

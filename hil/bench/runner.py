@@ -11,7 +11,8 @@ filled in from the run's :class:`~hil.bench.plan.Plan`. It writes
 Phases are found by name (:func:`find_phase`): the built-ins
 (:data:`hil.bench.phases.BUILTIN`), then the entry-point group
 ``pumpsim.bench_phases`` (how an installed package such as an instrument
-adds its phases), then ``module:attribute`` (a bench team's own file).
+adds its phases), then ``module:function`` or ``path/to/file.py:function``
+(a bench team's own phases).
 
 Why OpenHTF: it is the test framework bench teams already know (phases,
 measurements with units and validators, plugs with a tear-down, phase groups
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import importlib.util
 import signal
 import sys
 import threading
@@ -34,7 +36,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
-from types import FrameType
+from types import FrameType, ModuleType
 from typing import Any
 
 import openhtf as htf
@@ -101,14 +103,27 @@ def find_phase(name: str) -> Any:
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         if ep.name == name:
             return ep.load()
-    module, sep, attr = name.partition(":")
-    if not sep:
+    module, sep, attr = name.rpartition(":")
+    if not sep or not module or not attr:
         raise BenchSetupError(f"--phases {name}: no such phase (known: {', '.join(available_phases())}; "
-                              "or module:function)")
+                              "or module:function, or path/to/file.py:function)")
     try:
-        return getattr(importlib.import_module(module), attr)
-    except (ImportError, AttributeError) as e:
-        raise BenchSetupError(f"--phases {name}: cannot load it ({e})") from None
+        return getattr(_load_module(module), attr)
+    except (ImportError, AttributeError, OSError, SyntaxError) as e:
+        raise BenchSetupError(f"--phases {name}: cannot load it ({type(e).__name__}: {e})") from None
+
+
+def _load_module(module: str) -> ModuleType:
+    """A module by name, or a Python file by path (a bench team's phases next to their bench)."""
+    if not module.endswith(".py"):
+        return importlib.import_module(module)
+    path = Path(module)
+    spec = importlib.util.spec_from_file_location(f"bench_phases_{path.stem}", path)
+    if spec is None or spec.loader is None or not path.is_file():
+        raise ImportError(f"no such file: {path}")
+    loaded = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(loaded)
+    return loaded
 
 
 def _as_phase(item: Any) -> Any:
@@ -132,23 +147,34 @@ def _openhtf_quietly() -> Iterator[None]:
     """OpenHTF's process-wide habits, kept to this run.
 
     ``Test()`` parses ``sys.argv`` for its own flags (``-v`` would turn on its
-    console logging inside ``pytest -v``), it prints a banner with the outcome
-    (we print our own summary), and a phase thread it stops on a timeout or an
-    abort dies with ThreadTerminationError, which threading would print as a
-    traceback (the record says it already).
+    console logging inside ``pytest -v``), and it prints a banner with the
+    outcome (we print our own summary).
     """
-    argv, quiet, hook = sys.argv, console_output.CLI_QUIET, threading.excepthook
+    _quiet_thread_terminations()
+    argv, quiet = sys.argv, console_output.CLI_QUIET
+    sys.argv, console_output.CLI_QUIET = sys.argv[:1], True
+    try:
+        yield
+    finally:
+        sys.argv, console_output.CLI_QUIET = argv, quiet
+
+
+def _quiet_thread_terminations() -> None:
+    """A phase thread OpenHTF stops (timeout, abort) dies with its ThreadTerminationError, possibly after the
+    run has ended (a busy thread is stopped when it next runs Python code); threading would print that as a
+    traceback, and pytest turn it into a warning. The record already says what happened, so that one
+    exception is not printed (installed once, for the process)."""
+    hook = threading.excepthook
+    if getattr(hook, "quiet_openhtf", False):
+        return
 
     def excepthook(args: threading.ExceptHookArgs) -> None:
         if args.exc_type is not None and issubclass(args.exc_type, threads.ThreadTerminationError):
             return
         hook(args)
 
-    sys.argv, console_output.CLI_QUIET, threading.excepthook = sys.argv[:1], True, excepthook
-    try:
-        yield
-    finally:
-        sys.argv, console_output.CLI_QUIET, threading.excepthook = argv, quiet, hook
+    excepthook.quiet_openhtf = True  # type: ignore[attr-defined]
+    threading.excepthook = excepthook
 
 
 @contextlib.contextmanager
