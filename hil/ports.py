@@ -83,7 +83,58 @@ def open_url(url: str, *, baudrate: int = 115200) -> SerialLike:
         raise PortError(f"--port {url}: {_reason(e)}") from None
     if not hasattr(port, "cancel_read"):
         port.timeout = 0.05  # the reader thread polls when the port cannot cancel a blocking read
-    return port
+    return _LossReported(port)
+
+
+class _LossReported:
+    """A pyserial port whose ``in_waiting`` and ``read`` report a lost device as ``SerialException``.
+
+    pyserial's ``ReaderThread`` catches only SerialException around
+    ``read(in_waiting or 1)``; on Linux ``in_waiting`` is an ioctl that raises a
+    bare OSError (EIO) once a pty's other side has closed or a USB adapter is
+    unplugged. That would end the reader thread with a traceback and without
+    telling the link, which then never reconnects (seen under load as a rare
+    failure of the unplug test).
+    """
+
+    def __init__(self, port: SerialLike) -> None:
+        self._port = port
+
+    @property
+    def timeout(self) -> float | None:
+        return self._port.timeout
+
+    @timeout.setter
+    def timeout(self, value: float | None) -> None:
+        self._port.timeout = value
+
+    @property
+    def is_open(self) -> bool:
+        return self._port.is_open
+
+    @property
+    def in_waiting(self) -> int:
+        try:
+            return self._port.in_waiting
+        except OSError as e:
+            raise serial.SerialException(f"the device is gone: {e}") from e
+
+    def read(self, size: int = 1) -> bytes:
+        try:
+            return self._port.read(size)
+        except OSError as e:
+            raise serial.SerialException(f"the device is gone: {e}") from e
+
+    def write(self, data: bytes) -> int | None:
+        return self._port.write(data)
+
+    def cancel_read(self) -> None:
+        cancel = getattr(self._port, "cancel_read", None)  # socket:// and loop:// have none: they poll
+        if cancel is not None:
+            cancel()
+
+    def close(self) -> None:
+        self._port.close()
 
 
 class FdPort:
