@@ -395,7 +395,7 @@ def _emulate_bench(args: argparse.Namespace) -> int:
         c, st = bench.server.counts, bench.link.stats
         print(f"pumpsim hil emulate bench: {c.sessions} sessions, {st.requests_rx} requests ({st.replays} replayed, "
               f"{st.crc_errors} CRC errors), {c.programs} programs, {c.stops} stops, {c.watchdog_stops} watchdog "
-              f"stops, {c.tones} tones, {c.refills} refills", file=sys.stderr)
+              f"stops, {c.tones} tones, {c.silences} silences, {c.refills} refills", file=sys.stderr)
     return 0
 
 

@@ -106,6 +106,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    _options(config)  # a bad --hil-* option stops the run before collection
     config.addinivalue_line("markers", "hil: hardware-in-the-loop tests (run against emulators unless --hil-port "
                                        "is given)")
 
@@ -121,10 +122,9 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 # ---------------------------------------------------------------- options and scenario
 
 
-@pytest.fixture(scope="session")
-def hil_options(pytestconfig: pytest.Config) -> HilOptions:
-    """The ``--hil-*`` options of this run."""
-    o = pytestconfig.getoption
+def _options(config: pytest.Config) -> HilOptions:
+    """The ``--hil-*`` options; raises pytest.UsageError for a bad one (before any test runs)."""
+    o = config.getoption
     instruments = {}
     for item in o("--hil-instrument"):
         name, sep, url = item.partition("=")
@@ -135,6 +135,12 @@ def hil_options(pytestconfig: pytest.Config) -> HilOptions:
         raise pytest.UsageError(f"--hil-speed {o('--hil-speed')}: expected a factor above 0")
     return HilOptions(o("--hil-port"), o("--hil-role"), o("--hil-clock"), o("--hil-speed"), o("--hil-baudrate"),
                       o("--hil-emulator"), o("--hil-log-dir"), instruments)
+
+
+@pytest.fixture(scope="session")
+def hil_options(pytestconfig: pytest.Config) -> HilOptions:
+    """The ``--hil-*`` options of this run."""
+    return _options(pytestconfig)
 
 
 @pytest.fixture
