@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -81,3 +82,53 @@ def test_the_example_file_runs_on_subprocess_emulators() -> None:
 def test_a_bad_option_is_a_usage_error() -> None:
     r = _pytest("--hil-instrument", "balance", "--collect-only")
     assert r.returncode == 4 and "--hil-instrument balance: expected NAME=URL" in r.stdout + r.stderr
+
+
+_FAILING = '''
+import time
+import pytest
+
+
+def test_fails(hil_bench):
+    hil_bench.run(1000, 1000)
+    assert False, "a bench test that fails with the motor programmed"
+
+
+@pytest.mark.timeout(2)
+def test_hangs(hil_bench):
+    time.sleep(30)
+'''
+
+
+def _emulators_alive(mark: str) -> list[int]:
+    """Processes whose environment carries *mark* (the emulators a test's inner pytest run started)."""
+    alive = []
+    for env in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            if f"PUMPSIM_TEST_MARK={mark}".encode() in env.read_bytes():
+                alive.append(int(env.parent.name))
+        except OSError:
+            continue
+    return alive
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize("method", ["signal", "thread"])
+def test_subprocess_emulators_are_gone_after_a_failure_and_a_timeout(method: str, tmp_path: Path) -> None:
+    """signal: pytest-timeout raises in the test, the fixture stops the emulator; thread: pytest-timeout ends the
+    whole process at once, and the emulator goes with it (PR_SET_PDEATHSIG)."""
+    import os
+    import uuid
+
+    mark = uuid.uuid4().hex
+    test_file = tmp_path / "test_failing_bench.py"
+    test_file.write_text(_FAILING)
+    r = subprocess.run([sys.executable, "-m", "pytest", str(test_file), "-p", "no:cacheprovider", "-q",
+                        "--hil-emulator", "subprocess", "-o", f"timeout_method={method}"],
+                       capture_output=True, text=True, timeout=120, cwd=tmp_path,
+                       env={**os.environ, "PUMPSIM_TEST_MARK": mark})
+    assert r.returncode != 0
+    deadline = time.monotonic() + 10
+    while _emulators_alive(mark) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _emulators_alive(mark) == []
