@@ -149,6 +149,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="the port of an instrument a phase uses (e.g. balance=/dev/ttyUSB1); repeatable")
     b.add_argument("--limit", action="append", default=[], metavar="KEY=VALUE",
                    help="override a limit (docs/hil-bench.md lists them); repeatable")
+    b.add_argument("--setting", action="append", default=[], metavar="KEY=VALUE",
+                   help="a setting for an instrument's plug (read from the run's station); repeatable")
     b.add_argument("--dut-id", metavar="ID", help="the device's id in the record (default: the scenario's name)")
     b.add_argument("--stop-on-fail", action="store_true", help="stop at the first failed measurement "
                                                                "(teardown still runs)")
@@ -482,7 +484,8 @@ def _bench(args: argparse.Namespace) -> int:
     station = bench.Station(sc, seed=args.seed, clock=args.clock, speed=args.speed,
                             deliver_ms=round(args.days * MS_PER_DAY) if args.days is not None else None,
                             out_dir=out, baudrate=args.baudrate, timeout_s=args.timeout_ms / 1000,
-                            retries=args.retries, reconnect_s=args.reconnect_s)
+                            retries=args.retries, reconnect_s=args.reconnect_s,
+                            extra=_pairs(args.setting, "--setting"))
     try:
         outcome = bench.run_bench(station, ports, phases, limits=limits, dut_id=args.dut_id,
                                   stop_on_first_failure=args.stop_on_fail, phase_timeout_s=args.phase_timeout_s,

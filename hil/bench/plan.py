@@ -51,7 +51,7 @@ class Station:
     timeout_s: float = TIMEOUT_S
     retries: int = RETRIES
     reconnect_s: float = RECONNECT_S
-    #: Extra settings for instruments added by others (read by their plugs), e.g. {"balance_unit": "g"}.
+    #: Settings for instrument plugs (``--setting KEY=VALUE``), e.g. {"balance_unit": "g"}.
     extra: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

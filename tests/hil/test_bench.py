@@ -190,12 +190,25 @@ def test_the_worked_example_of_the_docs_runs_as_written(bench: BenchEmulator, tm
     assert rec["phases"][2]["measurements"]["pumped_ul"]["measured_value"] == pytest.approx(15.0)
 
 
+def test_a_real_time_deliver_measures_its_lateness(bench: BenchEmulator, tmp_path: Path) -> None:
+    """One analytic day at 86,400x (one second): 2,000 strokes; the real-time run adds lateness_p99_ms."""
+    from pumpsim.units import MS_PER_DAY
+
+    o = run_bench(_station(tmp_path, clock="realtime", speed=86_400.0, deliver_ms=MS_PER_DAY), {"bench": bench.path},
+                  ["deliver", "alarm_check"])
+    assert o.outcome == "PASS", summary_lines(o.record)
+    assert o.measured("deliver", "strokes") == 2_000
+    lateness = o.phase("deliver")["measurements"]["lateness_p99_ms"]
+    assert lateness["outcome"] == "PASS" and list(lateness["validators"]) == ["x <= 50.0"]
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (["--phases", "connect,nope"], "--phases nope: no such phase"),
     (["--phases", "connect,no_such_module:phase"], "--phases no_such_module:phase: cannot load it"),
     (["--limit", "rtt_max=3"], "--limit rtt_max: not a limit"),
     (["--limit", "battery_min_mv=lots"], "--limit battery_min_mv = 'lots': expected a number in mV"),
     (["--instrument", "balance"], "--instrument balance: expected KEY=VALUE"),
+    (["--setting", "unit"], "--setting unit: expected KEY=VALUE"),
     (["--speed", "0"], "--speed 0: expected a factor above 0"),
 ])
 def test_bad_input_is_one_line_and_exit_status_2(args: list[str], message: str, bench: BenchEmulator,
