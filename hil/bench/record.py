@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from openhtf.output.callbacks import json_factory
+from openhtf.util import data
 
 from pumpsim.fileio import write_text_atomic
 
@@ -45,7 +46,9 @@ def record_dict(test_record: Any) -> dict[str, Any]:
 
 
 def write_record(path: Path, record: Mapping[str, Any]) -> None:
-    write_text_atomic(path, json.dumps(record, indent=1, default=str) + "\n")
+    """*record* as strict JSON (NaN and infinities as strings, as OpenHTF's JSON output writes them)."""
+    safe = data.convert_to_base_types(record, json_safe=True)
+    write_text_atomic(path, json.dumps(safe, indent=1, default=str, allow_nan=False) + "\n")
 
 
 class Journal:

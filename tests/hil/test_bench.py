@@ -265,3 +265,16 @@ def test_the_generated_tables_of_the_bench_doc_are_fresh() -> None:
     from hil.bench.docgen import main
 
     assert main(["--check"]) == 0, "run: python -m hil.bench.docgen (or ./dev docs)"
+
+
+def test_the_record_is_strict_json_even_with_nothing_measured(tmp_path: Path) -> None:
+    """A round trip never measured is NaN in memory; record.json says "nan" (other JSON readers refuse NaN)."""
+    from hil.bench.record import write_record
+
+    write_record(tmp_path / "r.json", {"rtt_p99_ms": float("nan"), "limits": (1, 2)})
+
+    def refuse(name: str) -> None:
+        raise AssertionError(f"{name} in record.json")
+
+    assert json.loads((tmp_path / "r.json").read_text(), parse_constant=refuse) == {"rtt_p99_ms": "nan",
+                                                                                     "limits": [1, 2]}
