@@ -157,18 +157,60 @@ def bench_modes(names: list[str]) -> dict[str, Any]:
     return {"rows": rows}
 
 
+#: The sections of a run, in order (``--only`` picks some).
+SECTIONS = ("device_year", "per_stroke", "per_event", "tones", "memory", "modes", "hil")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    ap.add_argument("--quick", action="store_true", help="fewer repeats, 2-year memory run, fewer mode checks")
+    ap.add_argument("--quick", action="store_true", help="fewer repeats, 2-year memory run, fewer mode checks, "
+                                                         "a 1-minute real-time HIL run")
+    ap.add_argument("--only", metavar="S,S,...", help=f"run only these sections ({', '.join(SECTIONS)})")
+    ap.add_argument("--realtime-minutes", type=float, metavar="N",
+                    help="length of the real-time HIL run at speed 1 (default 10, 1 with --quick; 0 skips it)")
     ap.add_argument("--out", type=Path, default=HERE / "results" / "latest.json")
     args = ap.parse_args(argv)
+    only = set(SECTIONS) if args.only is None else {s.strip() for s in args.only.split(",")}
+    unknown = only - set(SECTIONS)
+    if unknown:
+        ap.error(f"--only {','.join(sorted(unknown))}: expected sections among {', '.join(SECTIONS)}")
+    minutes = args.realtime_minutes if args.realtime_minutes is not None else 1.0 if args.quick else 10.0
+    if minutes < 0:
+        ap.error(f"--realtime-minutes {minutes:g}: expected >= 0")
     repeat = 3 if args.quick else 9
-    out: dict[str, Any] = {
+    # A partial run (--only) updates the sections it ran in the file and keeps the others.
+    out: dict[str, Any] = json.loads(args.out.read_text()) if args.only and args.out.exists() else {}
+    out.update({
         "when": time.strftime("%Y-%m-%d %H:%M:%S"), "python": platform.python_version(),
         "numpy": np.__version__, "machine": platform.machine(), "cpus": os.cpu_count(),
-    }
+    })
+    ok = True
+    if "device_year" in only:
+        _device_year(out, repeat, args.quick)
+    if "per_stroke" in only:
+        _per_stroke(out, repeat)
+    if "per_event" in only:
+        _per_event(out, repeat)
+    if "tones" in only:
+        _tones(out, repeat)
+    if "memory" in only:
+        _memory(out, args.quick)
+    if "modes" in only:
+        ok = _modes(out, args.quick) and ok
+    if "hil" in only:
+        from benchmarks import hil  # pyserial and the emulator processes only when asked for
+
+        out["hil"] = hil.run(args.quick, minutes)
+        ok = ok and out["hil"]["virtual"]["identical_summary"]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(out, indent=2) + "\n")
+    print(f"\nwritten: {args.out}")
+    return 0 if ok else 1
+
+
+def _device_year(out: dict[str, Any], repeat: int, quick: bool) -> None:
     print("== one device-year, default scenario (flex dosing, refills, alarms)")
-    y = out["device_year"] = bench_device_year(repeat, 1 if args.quick else 3)
+    y = out["device_year"] = bench_device_year(repeat, 1 if quick else 3)
     print(f"  strokes {y['strokes']:,} (peers {y['peer_strokes']:,}), events {y['events']}")
     print(f"  pumpsim bulk, no trace   {y['pumpsim_bulk_s'] * 1e3:8.1f} ms   (target <= 50 ms)")
     print(f"  pumpsim bulk, with trace {y['pumpsim_bulk_with_trace_s'] * 1e3:8.1f} ms")
@@ -176,39 +218,51 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  naive SimPy per stroke   {y['naive_simpy_s'] * 1e3:8.1f} ms")
     print(f"  ratio: speed-up vs naive SimPy {y['speedup_vs_naive_simpy']:.1f}x (target >= 50x); "
           f"time / numpy floor {y['ratio_to_numpy_floor']:.2f}x (target <= 2x)")
+
+
+def _per_stroke(out: dict[str, Any], repeat: int) -> None:
     print("== run time against stroke count (events fixed)")
     ps = out["per_stroke"] = bench_per_stroke(repeat)
     for r in ps["rows"]:
         print(f"  stroke {r['stroke_ul']:>5} uL  strokes {r['strokes']:>10,}  events {r['events']:>5}  "
               f"{r['s'] * 1e3:8.2f} ms")
     print(f"  fit: {ps['fit_intercept_s'] * 1e3:.2f} ms + {ps['per_stroke_ns']:.1f} ns/stroke (target <= 40 ns)")
+
+
+def _per_event(out: dict[str, Any], repeat: int) -> None:
     print("== run time against event count (strokes fixed)")
     pe = out["per_event"] = bench_per_event(repeat)
     for r in pe["rows"]:
         print(f"  bolus every {r['bolus_interval_h']:>4} h  strokes {r['strokes']:>8,}  events {r['events']:>6}  "
               f"{r['s'] * 1e3:8.2f} ms")
     print(f"  fit: {pe['fit_intercept_s'] * 1e3:.2f} ms + {pe['per_event_us']:.2f} us/event (target <= 15 us)")
+
+
+def _tones(out: dict[str, Any], repeat: int) -> None:
     print("== tone events (a pump left empty: strokes fixed, a critical tone every 10 min)")
     tn = out["tones"] = bench_tones(repeat)
     for r in tn["rows"]:
         print(f"  {r['days']:>3} days  strokes {r['strokes']:>8,}  events {r['events']:>6}  tones {r['tones']:>6}  "
               f"{r['s'] * 1e3:8.2f} ms")
     print(f"  {tn['per_tone_event_us']:.2f} us per tone event (target <= 15 us per event)")
-    years = 2 if args.quick else 10
+
+
+def _memory(out: dict[str, Any], quick: bool) -> None:
+    years = 2 if quick else 10
     print(f"== memory: {years}-year default run, trace streamed to disk, fresh process")
     m = out["memory"] = bench_memory(years)
     print(f"  peak RSS {m['peak_rss_mb']:.0f} MB (after imports {m['import_rss_mb']:.0f} MB; target < 200 MB), "
           f"{m['strokes']:,} strokes, run {m['wall_s']:.2f} s with outputs, {m['output_mb']:.1f} MB written")
-    names = ["analytic", "priming"] if args.quick else pumpsim.scenario.builtin_names()
+
+
+def _modes(out: dict[str, Any], quick: bool) -> bool:
+    names = ["analytic", "priming"] if quick else pumpsim.scenario.builtin_names()
     print("== bulk vs exact (identical outputs; exact is one SimPy event per stroke)")
     md = out["modes"] = bench_modes(names)
     for r in md["rows"]:
         print(f"  {r['scenario']:<22} strokes {r['strokes']:>10,}  bulk {r['bulk_s'] * 1e3:8.1f} ms  "
               f"exact {r['exact_s'] * 1e3:9.1f} ms  identical {r['identical']}")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(out, indent=2) + "\n")
-    print(f"\nwritten: {args.out}")
-    return 0 if all(r["identical"] for r in md["rows"]) else 1
+    return all(r["identical"] for r in md["rows"])
 
 
 if __name__ == "__main__":

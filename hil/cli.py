@@ -6,9 +6,12 @@
   peers behind pseudo-terminals (the path is the first line on stdout);
 * ``pumpsim hil emulate balance [SCENARIO]``, ``pumpsim hil gravimetric --balance URL``:
   the lab balance (:mod:`hil.instruments.commands`).
+* ``pumpsim hil bench SCENARIO --port URL``: a bench run as OpenHTF phases with
+  limits (:mod:`hil.bench`; needs the ``bench`` extra): record.json, junit.xml.
 
-Exit status: 0 done; 1 the session stopped early (link failure, a peer that
-stopped answering; outputs written and marked incomplete); 2 bad input (a
+Exit status: 0 done (a bench run: every phase passed); 1 the session stopped
+early (link failure, a peer that stopped answering; outputs written and marked
+incomplete), or a bench run failed a limit, erred or timed out; 2 bad input (a
 scenario, an option, a port that is missing, not ours to open, or not a
 serial device, a peer speaking another protocol version); 130 interrupted.
 """
@@ -40,7 +43,7 @@ from .endpoint import Dispatcher
 from .firmware_side import FirmwareSession, RunOutcome, unsupported
 from .instruments import commands as instrument_commands
 from .link import RECONNECT_S, RETRIES, TIMEOUT_S, Link, LinkTimeout
-from .ports import PortError
+from .ports import PortError, open_url
 from .serve import IDLE_S, PlantSession
 from .shaping import WireShape
 from .verbs import Role
@@ -133,6 +136,32 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     ed.set_defaults(_hil=_emulate_dut)
     instrument_commands.add_emulate_balance(esub)
     instrument_commands.add_gravimetric(sub)
+    b = sub.add_parser("bench", help="a bench run: phases with measurements and limits (OpenHTF), on --port",
+                       description="Runs named phases against the bench on --port (connect, self_test, prime, "
+                                   "deliver, alarm_check, then teardown whatever happens); writes record.json "
+                                   "(OpenHTF's test record, kept current during the run) and junit.xml. Exit "
+                                   "status 0 every phase passed, 1 a limit failed or a phase erred or timed out, "
+                                   "2 bad input, 130 interrupted. Phases and limits: docs/hil-bench.md.")
+    _scenario_options(b)
+    _port_options(b)
+    b.add_argument("--clock", choices=("virtual", "realtime"), default="virtual",
+                   help="virtual: as fast as the link allows, exact; realtime: paced by the wall clock")
+    b.add_argument("--speed", type=float, default=1.0, metavar="F", help="real-time speed factor")
+    b.add_argument("--phases", metavar="P,P,...", help="phases to run, in order (default: connect,self_test,prime,"
+                                                        "deliver,alarm_check); a name or module:function")
+    b.add_argument("--list-phases", action="store_true", help="list the phases that can be named, then exit")
+    b.add_argument("--instrument", action="append", default=[], metavar="NAME=URL",
+                   help="the port of an instrument a phase uses (e.g. balance=/dev/ttyUSB1); repeatable")
+    b.add_argument("--limit", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a limit (docs/hil-bench.md lists them); repeatable")
+    b.add_argument("--setting", action="append", default=[], metavar="KEY=VALUE",
+                   help="a setting for an instrument's plug (read from the run's station); repeatable")
+    b.add_argument("--dut-id", metavar="ID", help="the device's id in the record (default: the scenario's name)")
+    b.add_argument("--stop-on-fail", action="store_true", help="stop at the first failed measurement "
+                                                               "(teardown still runs)")
+    b.add_argument("--phase-timeout-s", type=float, metavar="S",
+                   help="every phase's timeout (default 180 s; deliver: the time its run needs on top)")
+    b.set_defaults(_hil=_bench)
 
 
 #: The GIL switch interval of a HIL process. The default 5 ms is what a thread waiting for the
@@ -377,7 +406,7 @@ def _emulate_bench(args: argparse.Namespace) -> int:
         c, st = bench.server.counts, bench.link.stats
         print(f"pumpsim hil emulate bench: {c.sessions} sessions, {st.requests_rx} requests ({st.replays} replayed, "
               f"{st.crc_errors} CRC errors), {c.programs} programs, {c.stops} stops, {c.watchdog_stops} watchdog "
-              f"stops, {c.tones} tones, {c.refills} refills", file=sys.stderr)
+              f"stops, {c.tones} tones, {c.silences} silences, {c.refills} refills", file=sys.stderr)
     return 0
 
 
@@ -415,3 +444,69 @@ def _report_dut(dut: DutEmulator, out: Path) -> None:
         print(f"pumpsim hil emulate dut: run stopped early ({o.failure or 'interrupted'}); outputs in {out}/ "
               "(marked incomplete)", file=sys.stderr)
 
+
+
+# ---------------------------------------------------------------- hil bench
+
+
+def _pairs(items: list[str], option: str) -> dict[str, str]:
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key or not value:
+            raise UserError(f"{option} {item}: expected KEY=VALUE")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _bench(args: argparse.Namespace) -> int:
+    try:
+        from . import bench  # OpenHTF: imported only for bench runs (~0.4 s)
+    except ImportError as e:
+        raise UserError(f"pumpsim hil bench needs OpenHTF ({e}): pip install 'pumpsim[bench]'") from None
+    if args.list_phases:
+        for name, where in bench.available_phases().items():
+            print(f"{name:<14} {where}")
+        return 0
+    sc = _scenario(args)
+    _check_port_options(args)
+    if not 0 < args.speed <= 1e9:
+        raise UserError(f"--speed {args.speed:g}: expected a factor above 0 and at most 1e9")
+    if args.phase_timeout_s is not None and not args.phase_timeout_s > 0:
+        raise UserError(f"--phase-timeout-s {args.phase_timeout_s:g}: expected > 0 s")
+    out = args.out if args.out is not None else new_out_dir("bench-", sc.name)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out}: exists and is not a directory")
+    if any((out / f).exists() for f in (bench.RECORD, bench.JUNIT, "deliver")):
+        raise UserError(f"--out {out}: already holds a bench run; choose another directory")
+    try:
+        limits = bench.Limits().overridden(_pairs(args.limit, "--limit"))
+    except ValueError as e:
+        raise UserError(f"--limit {e}") from None
+    ports = {"bench": args.port, **_pairs(args.instrument, "--instrument")}
+    for url in ports.values():  # a missing device is one line and status 2, before anything starts
+        try:
+            open_url(url, baudrate=args.baudrate).close()
+        except PortError as e:
+            raise UserError(str(e)) from None
+    phases = [p.strip() for p in args.phases.split(",") if p.strip()] if args.phases else bench.DEFAULT_PHASES
+    station = bench.Station(sc, seed=args.seed, clock=args.clock, speed=args.speed,
+                            deliver_ms=round(args.days * MS_PER_DAY) if args.days is not None else None,
+                            out_dir=out, baudrate=args.baudrate, timeout_s=args.timeout_ms / 1000,
+                            retries=args.retries, reconnect_s=args.reconnect_s,
+                            extra=_pairs(args.setting, "--setting"))
+    try:
+        outcome = bench.run_bench(station, ports, phases, limits=limits, dut_id=args.dut_id,
+                                  stop_on_first_failure=args.stop_on_fail, phase_timeout_s=args.phase_timeout_s,
+                                  metadata={"argv": " ".join(args.argv)})
+    except bench.BenchSetupError as e:
+        raise UserError(str(e)) from None
+    except KeyboardInterrupt:
+        print("\npumpsim hil bench: interrupted before the run started; nothing written", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    print("\n".join(bench.record.summary_lines(outcome.record)))
+    print(f"\noutputs: {out}/ ({bench.RECORD}, {bench.JUNIT}{', deliver/' if (out / 'deliver').exists() else ''})")
+    if outcome.outcome == "ABORTED":
+        print("pumpsim hil bench: interrupted; teardown ran (motor stopped, sounder silent); record written",
+              file=sys.stderr)
+    return outcome.exit_status

@@ -199,9 +199,12 @@ def _block(name: str) -> re.Pattern[str]:
         rf"(<!-- generated: {re.escape(name)} [^>]*-->\n)(.*?)(<!-- end generated: {re.escape(name)} -->)", re.S)
 
 
-def render(text: str) -> str:
-    """*text* with every generated block replaced by its current content. Raises ValueError for a missing block."""
-    for name, make in BLOCKS.items():
+def render(text: str, blocks: dict[str, Callable[[], str]] | None = None) -> str:
+    """*text* with every generated block (of *blocks*, default this document's) replaced by its current content.
+
+    Raises ValueError for a missing block.
+    """
+    for name, make in (BLOCKS if blocks is None else blocks).items():
         m = _block(name).search(text)
         if m is None:
             raise ValueError(f"no generated block {name!r} in the document")
@@ -209,16 +212,17 @@ def render(text: str) -> str:
     return text
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m hil.docgen", description=__doc__.split("\n\n")[0])
-    ap.add_argument("file", nargs="?", type=Path, default=DEFAULT_DOC)
+def main(argv: list[str] | None = None, *, prog: str = "hil.docgen", doc: Path = DEFAULT_DOC,
+         blocks: dict[str, Callable[[], str]] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog=f"python -m {prog}", description=__doc__.split("\n\n")[0])
+    ap.add_argument("file", nargs="?", type=Path, default=doc)
     ap.add_argument("--check", action="store_true", help="exit 1 if the file is out of date; change nothing")
     args = ap.parse_args(argv)
     old = args.file.read_text(encoding="utf-8")
-    new = render(old)
+    new = render(old, blocks)
     if args.check:
         if new != old:
-            print(f"{args.file}: generated parts are out of date; run python -m hil.docgen", file=sys.stderr)
+            print(f"{args.file}: generated parts are out of date; run python -m {prog}", file=sys.stderr)
             return 1
         return 0
     if new != old:

@@ -43,6 +43,8 @@ class BenchCounts:
     #: Motor stops by the watchdog: the firmware side went quiet with the motor running.
     watchdog_stops: int = 0
     tones: int = 0
+    #: SILENCE requests acted on (a host's fail-safe stop, a bench run's teardown).
+    silences: int = 0
     refills: int = 0
     #: The requests acted on, in order (verb and arguments): a test checks nothing was done twice.
     acted: list[str] = field(default_factory=list)
@@ -253,6 +255,7 @@ class PlantServer:
 
     def _silence(self, a: Args) -> Mapping[str, Value]:
         self._tone_until_ms = 0
+        self.counts.silences += 1
         return {}
 
     def _battery(self, a: Args) -> Mapping[str, Value]:

@@ -83,18 +83,18 @@ def open_url(url: str, *, baudrate: int = 115200) -> SerialLike:
         raise PortError(f"--port {url}: {_reason(e)}") from None
     if not hasattr(port, "cancel_read"):
         port.timeout = 0.05  # the reader thread polls when the port cannot cancel a blocking read
-    return _LossAsSerialException(port)
+    return _LossReported(port)
 
 
-class _LossAsSerialException:
-    """*port*, with an OSError from ``in_waiting`` raised as ``serial.SerialException``.
+class _LossReported:
+    """A pyserial port whose ``in_waiting`` and ``read`` report a lost device as ``SerialException``.
 
-    pyserial's POSIX ``in_waiting`` is a bare ``ioctl(TIOCINQ)``: on a tty whose
-    other end has gone (a pty closed by an emulator, a USB adapter pulled out)
-    it raises ``OSError(EIO)``, which ``serial.threaded.ReaderThread`` does not
-    catch (it expects ``SerialException``): the reader thread would die with a
-    traceback and the link would never learn the port was lost, so it would
-    never reconnect. Everything else is the port's own.
+    pyserial's ``ReaderThread`` catches only SerialException around
+    ``read(in_waiting or 1)``; on Linux ``in_waiting`` is an ioctl that raises a
+    bare OSError (EIO) once a pty's other side has closed or a USB adapter is
+    unplugged. That would end the reader thread with a traceback and without
+    telling the link, which then never reconnects (seen under load as a rare
+    failure of the unplug test).
     """
 
     def __init__(self, port: SerialLike) -> None:
@@ -117,17 +117,19 @@ class _LossAsSerialException:
         try:
             return self._port.in_waiting
         except OSError as e:
-            raise serial.SerialException(f"port lost: {e}") from e
+            raise serial.SerialException(f"the device is gone: {e}") from e
 
     def read(self, size: int = 1) -> bytes:
-        return self._port.read(size)
+        try:
+            return self._port.read(size)
+        except OSError as e:
+            raise serial.SerialException(f"the device is gone: {e}") from e
 
     def write(self, data: bytes) -> int | None:
         return self._port.write(data)
 
     def cancel_read(self) -> None:
-        # Ports that cannot cancel a read poll instead (open_url gave them a short timeout).
-        cancel = getattr(self._port, "cancel_read", None)
+        cancel = getattr(self._port, "cancel_read", None)  # socket:// and loop:// have none: they poll
         if cancel is not None:
             cancel()
 

@@ -34,11 +34,12 @@ class Samples:
     def __len__(self) -> int:
         return len(self._s)
 
-    def percentiles_ms(self) -> dict[str, float | None]:
-        """``{"p50_ms", "p99_ms", "max_ms"}`` (None without samples), rounded to 0.1 µs."""
-        if not self._s:
+    def percentiles_ms(self, since: int = 0) -> dict[str, float | None]:
+        """``{"p50_ms", "p99_ms", "max_ms"}`` of the samples from index *since* on (None without samples),
+        rounded to 0.1 µs."""
+        if len(self._s) <= since:
             return {"p50_ms": None, "p99_ms": None, "max_ms": None}
-        ms = np.frombuffer(self._s, dtype=np.float64) * 1000
+        ms = np.frombuffer(self._s, dtype=np.float64)[since:] * 1000
         return {"p50_ms": round(float(np.percentile(ms, 50)), 4), "p99_ms": round(float(np.percentile(ms, 99)), 4),
                 "max_ms": round(float(ms.max()), 4)}
 

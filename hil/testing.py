@@ -53,14 +53,16 @@ class Spawned:
 
 
 @contextmanager
-def spawn(*args: str, check: bool = True, timeout_s: float = 30.0) -> Iterator[Spawned]:
+def spawn(*args: str, check: bool = True, timeout_s: float = 30.0,
+          preexec_fn: Callable[[], None] | None = None) -> Iterator[Spawned]:
     """Start ``pumpsim ARGS`` (an emulator) and yield it once its first stdout line (the path) is read.
 
     On leaving, SIGTERM; with *check*, an exit status other than 0 raises
-    AssertionError with the emulator's stderr.
+    AssertionError with the emulator's stderr. *preexec_fn* runs in the child
+    before pumpsim starts (the pytest plugin ties the child's life to its own).
     """
     proc = subprocess.Popen([*PUMPSIM, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"}, preexec_fn=preexec_fn)
     assert proc.stdout is not None
     line = proc.stdout.readline().strip()
     if not line:
